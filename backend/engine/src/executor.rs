@@ -1,0 +1,382 @@
+//! The run executor: claims a run, executes its tasks in order, writes each finished step as
+//! the durable record, and finishes the run. Finished steps are never executed twice: a
+//! resumed run continues after the last step row.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use suture_domain::expr::Scope;
+use suture_domain::failure::{FailureClass, Problem};
+use suture_domain::ids::{RunId, StepId, TenantId};
+use suture_domain::status::{RunStatus, StepStatus};
+use suture_domain::workflow::{Definition, FlowDirective, TaskDef, TaskKind};
+
+use crate::attempts::Attempt;
+use crate::definitions::DefinitionCache;
+use crate::events::RunEvents;
+use crate::store::{FinishedStep, LoadedRun, StepState, Store};
+use crate::tasks::{self, TaskEnv, TaskOutcome};
+use crate::{EngineDeps, EngineError};
+
+/// How a claimed run left the executor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    Finished(RunStatus),
+    WaitingApproval,
+    /// Another worker holds it, it is not due yet, or it already ended.
+    NotClaimed,
+    /// Given back to the queue with a due time.
+    Requeued,
+}
+
+/// Well inside the sweeper's staleness limit.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(20);
+
+/// Guard against `then: <task>` loops that never end.
+const MAX_STEPS_PER_RUN: usize = 10_000;
+
+#[derive(Clone)]
+pub struct Executor {
+    deps: Arc<EngineDeps>,
+    store: Store,
+    definitions: DefinitionCache,
+    events: RunEvents,
+    worker_name: Arc<str>,
+}
+
+impl Executor {
+    pub fn new(deps: Arc<EngineDeps>, events: RunEvents, worker_name: impl Into<Arc<str>>) -> Self {
+        let store = Store::new(deps.db.clone());
+        Self { definitions: DefinitionCache::new(store.clone()), deps, store, events, worker_name: worker_name.into() }
+    }
+
+    pub fn events(&self) -> &RunEvents {
+        &self.events
+    }
+
+    pub fn worker_name(&self) -> &str {
+        &self.worker_name
+    }
+
+    pub fn db(&self) -> &suture_storage::Db {
+        self.store.db()
+    }
+
+    /// The parsed definition of a workflow version (cached; versions are immutable).
+    pub async fn definition(&self, tenant: TenantId, workflow: suture_domain::ids::WorkflowId, version: i32) -> Result<Arc<Definition>, EngineError> {
+        self.definitions.get(tenant, workflow, version).await
+    }
+
+    /// Executes one run to its end (or to a wait). Idempotent: safe to call for a run that is
+    /// finished, running elsewhere or not due — it then returns `NotClaimed`.
+    #[tracing::instrument(skip(self), fields(run.id = %run_id))]
+    pub async fn execute(&self, run_id: RunId) -> Result<Disposition, EngineError> {
+        if !self.store.claim_run(run_id, &self.worker_name).await? {
+            return Ok(Disposition::NotClaimed);
+        }
+        let run = self.store.load_run(run_id, &self.worker_name).await?;
+        // Heartbeats prove this worker alive while the run lasts, so the sweeper leaves it alone.
+        let beat = {
+            let store = self.store.clone();
+            let worker = self.worker_name.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    if !matches!(store.heartbeat(run_id, &worker).await, Ok(true)) {
+                        return;
+                    }
+                }
+            })
+        };
+        let outcome = self.drive(&run).await;
+        beat.abort();
+        let disposition = match outcome {
+            Ok(d) => d,
+            Err(e) => {
+                // An internal error (database down, bug) must not leave the run claimed forever:
+                // give it back so the sweeper or another worker picks it up again.
+                tracing::error!(error = %e, "run execution failed internally; requeueing");
+                self.store.requeue_claimed(run_id, &self.worker_name, Utc::now() + chrono::Duration::seconds(5)).await.ok();
+                return Err(e);
+            }
+        };
+        if !matches!(disposition, Disposition::Requeued | Disposition::NotClaimed) {
+            self.events.finished(run_id);
+        }
+        Ok(disposition)
+    }
+
+    async fn drive(&self, run: &LoadedRun) -> Result<Disposition, EngineError> {
+        let def = self.definitions.get(run.tenant_id, run.workflow_id, run.version).await?;
+        let tenant = run.tenant_id;
+        let started = Utc::now();
+
+        // Workflow input: validate, then transform.
+        let workflow_input = match prepare_workflow_input(&def, &run.input) {
+            Ok(v) => v,
+            Err(problem) => return self.fail(run, problem, false).await,
+        };
+        let workflow_desc = json!({
+            "id": run.id.to_string(),
+            "definition": { "document": def.normalized.get("document").cloned().unwrap_or(Value::Null) },
+            "input": run.input,
+            "startedAt": started.to_rfc3339(),
+        });
+
+        let done = self.store.finished_steps(tenant, run.id).await?;
+        let mut position = done.len() as i32;
+        let mut healed = run.healed || done.iter().any(|s| s.status == StepStatus::Healed);
+        let (mut current, mut context, mut index) = resume_point(&def, &done, workflow_input.clone());
+
+        let mut executed = 0usize;
+        while let Some(i) = index {
+            let Some(task) = def.tasks.get(i) else { break };
+            executed += 1;
+            if executed > MAX_STEPS_PER_RUN {
+                let problem = problem(FailureClass::Runtime, 500, "too many steps", format!("the run executed more than {MAX_STEPS_PER_RUN} steps; a `then` loop never ends"), &task.pointer);
+                return self.fail(run, problem, healed).await;
+            }
+            let step_id = StepId::new();
+            let scope = Scope {
+                context: context.clone(),
+                input: workflow_input.clone(),
+                secrets: json!({}),
+                task: json!({ "name": task.name, "reference": task.pointer }),
+                workflow: workflow_desc.clone(),
+                extra: Vec::new(),
+            };
+            let t0 = Instant::now();
+            let started_at = Utc::now();
+
+            // `if`: a false condition skips the task and passes its input through.
+            if let Some(cond) = &task.r#if {
+                match cond.eval(&current, &scope) {
+                    Ok(v) if truthy(&v) => {}
+                    Ok(_) => {
+                        self.store
+                            .insert_step(FinishedStep {
+                                id: step_id, tenant_id: tenant, run_id: run.id, position, name: task.name.clone(),
+                                status: StepStatus::Skipped, input: Some(current.clone()), output: Some(current.clone()),
+                                context: Some(context.clone()), error: None, attempts: vec![], repair_ids: vec![],
+                                started_at, duration_ms: 0,
+                            })
+                            .await?;
+                        position += 1;
+                        index = next_index(&def, i);
+                        continue;
+                    }
+                    Err(e) => {
+                        let p = problem(FailureClass::Expression, 400, "invalid `if` expression", e.to_string(), &task.pointer);
+                        return self.fail_step(run, step_id, position, task, &current, &context, p, vec![], vec![], started_at, t0, healed).await;
+                    }
+                }
+            }
+
+            let task_input = match apply_input(task, &current, &scope) {
+                Ok(v) => v,
+                Err(p) => return self.fail_step(run, step_id, position, task, &current, &context, p, vec![], vec![], started_at, t0, healed).await,
+            };
+
+            let env = TaskEnv {
+                deps: &self.deps,
+                tenant,
+                run_id: run.id,
+                workflow_id: run.workflow_id,
+                step_id,
+                position,
+                attempt_group: run.attempt_group,
+                heal_mode: def.heal_mode_for(task),
+                scope: &scope,
+            };
+            let outcome = tasks::execute(&env, task, &task_input).await;
+            match outcome {
+                TaskOutcome::Done { output: raw, attempts, repair_ids, healed: step_healed } => {
+                    let transformed = match apply_output(task, raw, &scope) {
+                        Ok(v) => v,
+                        Err(p) => return self.fail_step(run, step_id, position, task, &task_input, &context, p, attempts, repair_ids, started_at, t0, healed).await,
+                    };
+                    if let Some(export) = &task.export_as {
+                        match export.eval(&transformed, &scope) {
+                            Ok(v) => context = v,
+                            Err(e) => {
+                                let p = problem(FailureClass::Expression, 400, "invalid `export.as` expression", e.to_string(), &task.pointer);
+                                return self.fail_step(run, step_id, position, task, &task_input, &context, p, attempts, repair_ids, started_at, t0, healed).await;
+                            }
+                        }
+                    }
+                    healed |= step_healed;
+                    self.store
+                        .insert_step(FinishedStep {
+                            id: step_id, tenant_id: tenant, run_id: run.id, position, name: task.name.clone(),
+                            status: if step_healed { StepStatus::Healed } else { StepStatus::Succeeded },
+                            input: Some(task_input), output: Some(transformed.clone()), context: Some(context.clone()),
+                            error: None, attempts, repair_ids, started_at, duration_ms: t0.elapsed().as_millis() as i64,
+                        })
+                        .await?;
+                    position += 1;
+                    current = transformed;
+                    match &task.then {
+                        Some(FlowDirective::Exit) | Some(FlowDirective::End) => break,
+                        _ => index = next_index(&def, i),
+                    }
+                }
+                TaskOutcome::Failed { problem: p, attempts, repair_ids } => {
+                    return self.fail_step(run, step_id, position, task, &task_input, &context, p, attempts, repair_ids, started_at, t0, healed).await;
+                }
+                TaskOutcome::AwaitingApproval { repair_id } => {
+                    tracing::info!(repair.id = %repair_id, "repair awaits approval; run parked");
+                    self.store.park_for_approval(run.id, &self.worker_name, healed).await?;
+                    return Ok(Disposition::WaitingApproval);
+                }
+                TaskOutcome::Requeue { not_before } => {
+                    self.store.requeue_claimed(run.id, &self.worker_name, not_before).await?;
+                    self.deps.queue.enqueue_at(run.id, not_before).await?;
+                    return Ok(Disposition::Requeued);
+                }
+            }
+        }
+
+        // Workflow output: transform, then validate.
+        let output = match finish_workflow_output(&def, current) {
+            Ok(v) => v,
+            Err(p) => return self.fail(run, p, healed).await,
+        };
+        let status = if healed { RunStatus::Healed } else { RunStatus::Succeeded };
+        self.store.finish_run(run.id, &self.worker_name, status, Some(output), None, healed).await?;
+        Ok(Disposition::Finished(status))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn fail_step(
+        &self,
+        run: &LoadedRun,
+        step_id: StepId,
+        position: i32,
+        task: &TaskDef,
+        input: &Value,
+        context: &Value,
+        problem: Problem,
+        attempts: Vec<Attempt>,
+        repair_ids: Vec<suture_domain::ids::RepairId>,
+        started_at: chrono::DateTime<Utc>,
+        t0: Instant,
+        healed: bool,
+    ) -> Result<Disposition, EngineError> {
+        self.store
+            .insert_step(FinishedStep {
+                id: step_id, tenant_id: run.tenant_id, run_id: run.id, position, name: task.name.clone(),
+                status: StepStatus::Failed, input: Some(input.clone()), output: None, context: Some(context.clone()),
+                error: Some(serde_json::to_value(&problem).unwrap_or(Value::Null)), attempts, repair_ids,
+                started_at, duration_ms: t0.elapsed().as_millis() as i64,
+            })
+            .await?;
+        self.fail(run, problem, healed).await
+    }
+
+    async fn fail(&self, run: &LoadedRun, problem: Problem, healed: bool) -> Result<Disposition, EngineError> {
+        tracing::info!(error.type = %problem.r#type, error.title = %problem.title, "run failed");
+        let error = serde_json::to_value(&problem).unwrap_or(Value::Null);
+        self.store.finish_run(run.id, &self.worker_name, RunStatus::Failed, None, Some(error), healed).await?;
+        Ok(Disposition::Finished(RunStatus::Failed))
+    }
+}
+
+pub(crate) fn problem(class: FailureClass, status: u16, title: &str, detail: impl Into<String>, pointer: &str) -> Problem {
+    Problem {
+        r#type: class.dsl_type_uri().to_string(),
+        status,
+        title: title.to_string(),
+        detail: detail.into(),
+        instance: pointer.to_string(),
+    }
+}
+
+fn next_index(def: &Definition, i: usize) -> Option<usize> {
+    match &def.tasks[i].then {
+        None | Some(FlowDirective::Continue) => (i + 1 < def.tasks.len()).then_some(i + 1),
+        Some(FlowDirective::Exit) | Some(FlowDirective::End) => None,
+        Some(FlowDirective::Goto(name)) => def.tasks.iter().position(|t| &t.name == name),
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    !matches!(v, Value::Null | Value::Bool(false))
+}
+
+fn prepare_workflow_input(def: &Definition, input: &Value) -> Result<Value, Problem> {
+    if let Some(spec) = &def.input {
+        if let Some(schema) = &spec.schema {
+            if let Err(violations) = schema.validate(input) {
+                let detail = violations.iter().map(|v| format!("{}: {}", if v.instance_path.is_empty() { "/" } else { &v.instance_path }, v.message)).collect::<Vec<_>>().join("; ");
+                return Err(problem(FailureClass::Validation, 400, "workflow input does not match input.schema", detail, "/input"));
+            }
+        }
+        if let Some(from) = &spec.from {
+            return from.eval(input, &Scope { input: input.clone(), ..Scope::default() }).map_err(|e| {
+                problem(FailureClass::Expression, 400, "invalid workflow `input.from` expression", e.to_string(), "/input/from")
+            });
+        }
+    }
+    Ok(input.clone())
+}
+
+fn finish_workflow_output(def: &Definition, current: Value) -> Result<Value, Problem> {
+    let Some(spec) = &def.output else { return Ok(current) };
+    let out = match &spec.as_ {
+        Some(t) => t.eval(&current, &Scope::default()).map_err(|e| {
+            problem(FailureClass::Expression, 400, "invalid workflow `output.as` expression", e.to_string(), "/output/as")
+        })?,
+        None => current,
+    };
+    if let Some(schema) = &spec.schema {
+        if let Err(v) = schema.validate(&out) {
+            let detail = v.iter().map(|v| format!("{}: {}", v.instance_path, v.message)).collect::<Vec<_>>().join("; ");
+            return Err(problem(FailureClass::Validation, 400, "workflow output does not match output.schema", detail, "/output"));
+        }
+    }
+    Ok(out)
+}
+
+fn apply_input(task: &TaskDef, current: &Value, scope: &Scope) -> Result<Value, Problem> {
+    let Some(spec) = &task.input else { return Ok(current.clone()) };
+    if let Some(schema) = &spec.schema {
+        if let Err(v) = schema.validate(current) {
+            let detail = v.iter().map(|v| format!("{}: {}", v.instance_path, v.message)).collect::<Vec<_>>().join("; ");
+            return Err(problem(FailureClass::Validation, 400, "task input does not match input.schema", detail, &task.pointer));
+        }
+    }
+    match &spec.from {
+        Some(t) => t.eval(current, scope).map_err(|e| problem(FailureClass::Expression, 400, "invalid `input.from` expression", e.to_string(), &task.pointer)),
+        None => Ok(current.clone()),
+    }
+}
+
+fn apply_output(task: &TaskDef, raw: Value, scope: &Scope) -> Result<Value, Problem> {
+    match task.output.as_ref().and_then(|o| o.as_.as_ref()) {
+        Some(t) => t.eval(&raw, scope).map_err(|e| problem(FailureClass::Expression, 400, "invalid `output.as` expression", e.to_string(), &task.pointer)),
+        None => Ok(raw),
+    }
+}
+
+/// Where a run continues: after its last finished step, or at its last failed step (a run
+/// resumed after a human fix re-executes the task that failed, never the ones that finished).
+fn resume_point(def: &Definition, done: &[StepState], workflow_input: Value) -> (Value, Value, Option<usize>) {
+    // The state before the failed step is the last successful (or skipped) step's.
+    let last_ok = done.iter().rev().find(|s| s.status != StepStatus::Failed);
+    let (current, context) = match last_ok {
+        Some(s) => (s.output.clone().unwrap_or(Value::Null), s.context.clone().unwrap_or_else(|| json!({}))),
+        None => (workflow_input, json!({})),
+    };
+    let index = match done.last() {
+        None => Some(0),
+        Some(last) => {
+            let idx = def.tasks.iter().position(|t| t.name == last.name);
+            if last.status == StepStatus::Failed { idx } else { idx.and_then(|i| next_index(def, i)) }
+        }
+    };
+    (current, context, index)
+}

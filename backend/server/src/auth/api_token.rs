@@ -1,0 +1,40 @@
+//! The API's bearer-token extractor: resolves the token's hash to its tenant before any
+//! handler touches the database. Every tenant-scoped handler takes an `ApiAuth`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use suture_domain::ids::{TenantId, TokenId};
+
+use super::secrets::sha256_hex;
+use crate::api::error::ApiError;
+use crate::app::AppState;
+
+#[derive(Debug, Clone)]
+pub struct ApiAuth {
+    pub tenant: TenantId,
+    pub token_id: TokenId,
+}
+
+impl FromRequestParts<AppState> for ApiAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <token>` header"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+        let found = suture_storage::tokens::find_active_by_hash(&state.db, &sha256_hex(token))
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked API token"))?;
+        suture_storage::tokens::touch_last_used(&state.db, found.id_typed(), chrono::Utc::now()).await.ok();
+        Ok(ApiAuth { tenant: found.tenant_typed(), token_id: found.id_typed() })
+    }
+}
