@@ -45,7 +45,12 @@ impl MigrationTrait for Migration {
             ))
             .await?;
         manager
-            .create_index(index("uq_workflows_hook_id", "workflows", &["hook_id"], true))
+            .create_index(index(
+                "uq_workflows_hook_id",
+                "workflows",
+                &["hook_id"],
+                true,
+            ))
             .await?;
 
         manager

@@ -75,6 +75,7 @@ impl MigrationTrait for Migration {
                     .col(json_binary_null("input"))
                     .col(json_binary_null("output"))
                     .col(json_binary_null("error"))
+                    .col(json_binary_null("context"))
                     .col(json_binary("attempts"))
                     .col(json_binary("repair_ids"))
                     .col(timestamp_with_time_zone("started_at"))

@@ -77,7 +77,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         port,
         token: boot.api_token,
         admin_password: boot.admin_password,
-        client: reqwest::Client::builder().cookie_store(false).build().expect("client"),
+        client: reqwest::Client::new(),
         state,
         data_dir: dir.path().to_path_buf(),
         stop: Some(tx),

@@ -24,8 +24,7 @@ pub async fn start(drop_first: usize, body: &'static str) -> Flaky {
                 let mut buf = vec![0u8; 8192];
                 let _ = sock.read(&mut buf).await;
                 if n < drop_first {
-                    // Close without a response: the client sees the connection reset/closed.
-                    let _ = sock.set_linger(Some(std::time::Duration::ZERO));
+                    // Close without a response: the client sees the connection closed mid-request.
                     drop(sock);
                     return;
                 }

@@ -120,11 +120,10 @@ fn walk(
     let Some(schema) = resolve(root, schema, depth) else {
         return;
     };
-    for combined in ["allOf"] {
-        if let Some(parts) = schema.get(combined).and_then(Value::as_array) {
-            for part in parts {
-                walk(root, part, path, out, depth + 1);
-            }
+    // `allOf` parts all apply; `anyOf`/`oneOf` alternatives promise no particular field.
+    if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+        for part in parts {
+            walk(root, part, path, out, depth + 1);
         }
     }
     let required: Vec<&str> = schema
@@ -138,7 +137,11 @@ fn walk(
             let property_schema = resolve(root, property, depth + 1).unwrap_or(property);
             upsert(
                 out,
-                describe(path.clone(), required.contains(&name.as_str()), property_schema),
+                describe(
+                    path.clone(),
+                    required.contains(&name.as_str()),
+                    property_schema,
+                ),
             );
             walk(root, property, path, out, depth + 1);
             path.pop();
@@ -256,7 +259,11 @@ mod tests {
     #[test]
     fn valid_instance_passes() {
         let schema = contact_schema();
-        assert!(schema.validate(&json!({"name": "Ada", "email": "ada@example.com"})).is_ok());
+        assert!(
+            schema
+                .validate(&json!({"name": "Ada", "email": "ada@example.com"}))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -267,7 +274,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(violations.len(), 1);
         assert_eq!(violations[0].instance_path, "/email");
-        assert!(violations[0].message.contains("email"), "{:?}", violations[0]);
+        assert!(
+            violations[0].message.contains("email"),
+            "{:?}",
+            violations[0]
+        );
     }
 
     #[test]
@@ -280,11 +291,16 @@ mod tests {
             }
         }))
         .unwrap();
-        assert!(schema.is_valid(&json!({"at": "2026-01-02T03:04:05Z", "link": "https://x.test/a"})));
+        assert!(
+            schema.is_valid(&json!({"at": "2026-01-02T03:04:05Z", "link": "https://x.test/a"}))
+        );
         let violations = schema
             .validate(&json!({"at": "yesterday", "link": "not a uri"}))
             .unwrap_err();
-        let mut paths: Vec<_> = violations.iter().map(|v| v.instance_path.as_str()).collect();
+        let mut paths: Vec<_> = violations
+            .iter()
+            .map(|v| v.instance_path.as_str())
+            .collect();
         paths.sort_unstable();
         assert_eq!(paths, ["/at", "/link"]);
     }
@@ -307,7 +323,10 @@ mod tests {
         let violations = schema
             .validate(&json!({"contact": {"id": "7"}, "tags": ["a", 2]}))
             .unwrap_err();
-        let paths: Vec<_> = violations.iter().map(|v| v.instance_path.as_str()).collect();
+        let paths: Vec<_> = violations
+            .iter()
+            .map(|v| v.instance_path.as_str())
+            .collect();
         assert!(paths.contains(&"/contact/id"), "{paths:?}");
         assert!(paths.contains(&"/tags/1"), "{paths:?}");
         let missing = schema.validate(&json!({})).unwrap_err();
@@ -362,7 +381,10 @@ mod tests {
         assert!(!age.required);
         assert_eq!(age.types, ["integer", "null"]);
         let status = find(&["status"]);
-        assert_eq!(status.enum_values, Some(vec![json!("open"), json!("closed")]));
+        assert_eq!(
+            status.enum_values,
+            Some(vec![json!("open"), json!("closed")])
+        );
         assert_eq!(find(&["items"]).types, ["array"]);
         assert_eq!(find(&["items", "[]"]).types, ["object"]);
         let sku = find(&["items", "[]", "sku"]);

@@ -3,7 +3,7 @@
 //! `"${ … }"` strings are expressions.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use jaq_core::box_iter::box_once;
 use jaq_core::data::JustLut;
@@ -150,7 +150,10 @@ impl Expr {
         }
         for name in &compiled.extra_vars {
             let value = scope.extra(name).ok_or_else(|| {
-                ExprError::new(&compiled.source, format!("variable `${name}` is not defined"))
+                ExprError::new(
+                    &compiled.source,
+                    format!("variable `${name}` is not defined"),
+                )
             })?;
             vars.push(to_val(value));
         }
@@ -200,11 +203,14 @@ enum CompileFailure {
 
 fn compile_with(src: &str, extra: &[String]) -> Result<JaqFilter, CompileFailure> {
     let arena = Arena::default();
-    let defs = jaq_core::defs()
-        .chain(jaq_std::defs())
-        .chain(jaq_json::defs());
-    let modules = Loader::new(defs)
-        .load(&arena, File { code: src, path: () })
+    let modules = Loader::new(library_defs().iter().cloned())
+        .load(
+            &arena,
+            File {
+                code: src,
+                path: (),
+            },
+        )
         .map_err(|errors| CompileFailure::Other(describe_load_errors(src, errors)))?;
     let extra_names: Vec<String> = extra.iter().map(|name| format!("${name}")).collect();
     let globals = STANDARD_VARS
@@ -243,15 +249,16 @@ fn compile_with(src: &str, extra: &[String]) -> Result<JaqFilter, CompileFailure
         })
 }
 
-fn describe_load_errors(
-    src: &str,
-    errors: jaq_core::load::Errors<&str, ()>,
-) -> String {
+fn describe_load_errors(src: &str, errors: jaq_core::load::Errors<&str, ()>) -> String {
     let mut messages = Vec::new();
     for (_, error) in errors {
         match error {
             jaq_core::load::Error::Io(items) => {
-                messages.extend(items.into_iter().map(|(path, msg)| format!("{path}: {msg}")));
+                messages.extend(
+                    items
+                        .into_iter()
+                        .map(|(path, msg)| format!("{path}: {msg}")),
+                );
             }
             jaq_core::load::Error::Lex(items) => {
                 messages.extend(items.into_iter().map(|(expect, rest): lex::Error<&str>| {
@@ -263,15 +270,17 @@ fn describe_load_errors(
                 }));
             }
             jaq_core::load::Error::Parse(items) => {
-                messages.extend(items.into_iter().map(
-                    |(expect, found): parse::Error<&str>| {
-                        if found.is_empty() {
-                            format!("expected {}, found end of expression", expect.as_str())
-                        } else {
-                            format!("expected {}, found `{found}`", expect.as_str())
-                        }
-                    },
-                ));
+                messages.extend(
+                    items
+                        .into_iter()
+                        .map(|(expect, found): parse::Error<&str>| {
+                            if found.is_empty() {
+                                format!("expected {}, found end of expression", expect.as_str())
+                            } else {
+                                format!("expected {}, found `{found}`", expect.as_str())
+                            }
+                        }),
+                );
             }
         }
     }
@@ -280,6 +289,17 @@ fn describe_load_errors(
     } else {
         messages.join("; ")
     }
+}
+
+/// The jq definitions (`map`, `select`, …) parsed once per process rather than per expression.
+fn library_defs() -> &'static [jaq_core::load::parse::Def<&'static str>] {
+    static DEFS: OnceLock<Vec<jaq_core::load::parse::Def<&'static str>>> = OnceLock::new();
+    DEFS.get_or_init(|| {
+        jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs())
+            .collect()
+    })
 }
 
 /// The jq library with the filters that reach outside the expression neutralised: `env`
@@ -361,9 +381,10 @@ fn num_to_json(n: &Num) -> Value {
             let text = other.to_string();
             serde_json::from_str::<Number>(&text)
                 .map(Value::Number)
-                .or_else(|_| text.parse::<f64>().map(|f| {
-                    Number::from_f64(f).map_or(Value::Null, Value::Number)
-                }))
+                .or_else(|_| {
+                    text.parse::<f64>()
+                        .map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number))
+                })
                 .unwrap_or(Value::Null)
         }
     }
@@ -379,8 +400,12 @@ enum Node {
 
 /// A JSON value whose strings of the exact form `"${ … }"` are expressions; every other string
 /// is a literal (the DSL makes the whole string the expression, so no interpolation).
+/// Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Template {
+pub struct Template(Arc<TemplateInner>);
+
+#[derive(Debug)]
+struct TemplateInner {
     raw: Value,
     root: Node,
 }
@@ -392,10 +417,10 @@ impl Template {
         let mut errors = Vec::new();
         let root = compile_node(v, &mut String::new(), &mut errors);
         if errors.is_empty() {
-            Ok(Template {
+            Ok(Template(Arc::new(TemplateInner {
                 raw: v.clone(),
                 root,
-            })
+            })))
         } else {
             Err(errors)
         }
@@ -403,24 +428,24 @@ impl Template {
 
     /// A template that is just one expression.
     pub fn from_expr(expr: Expr) -> Template {
-        Template {
+        Template(Arc::new(TemplateInner {
             raw: Value::String(format!("${{ {} }}", expr.source())),
             root: Node::Expr(expr),
-        }
+        }))
     }
 
     pub fn eval(&self, input: &Value, scope: &Scope) -> Result<Value, ExprError> {
-        eval_node(&self.root, input, scope)
+        eval_node(&self.0.root, input, scope)
     }
 
     /// True when the template contains no expression at all.
     pub fn is_literal(&self) -> bool {
-        matches!(self.root, Node::Literal(_))
+        matches!(self.0.root, Node::Literal(_))
     }
 
     /// The root is one expression (as opposed to a literal or a structure holding some).
     pub fn as_expr(&self) -> Option<&Expr> {
-        match &self.root {
+        match &self.0.root {
             Node::Expr(expr) => Some(expr),
             _ => None,
         }
@@ -428,7 +453,7 @@ impl Template {
 
     /// The value the template was compiled from.
     pub fn raw(&self) -> &Value {
-        &self.raw
+        &self.0.raw
     }
 }
 
@@ -479,7 +504,10 @@ fn compile_node(
                     (key.clone(), node)
                 })
                 .collect();
-            if fields.iter().all(|(_, node)| matches!(node, Node::Literal(_))) {
+            if fields
+                .iter()
+                .all(|(_, node)| matches!(node, Node::Literal(_)))
+            {
                 Node::Literal(value.clone())
             } else {
                 Node::Object(fields)
@@ -536,11 +564,23 @@ mod tests {
     fn standard_library_is_available() {
         let input = json!({"name": "Ada", "n": "12", "tags": ["b", "a"], "o": {"y": 1, "x": 2}});
         assert_eq!(eval(".n | tonumber", input.clone()).unwrap(), json!(12));
-        assert_eq!(eval(".tags | map(ascii_upcase)", input.clone()).unwrap(), json!(["B", "A"]));
+        assert_eq!(
+            eval(".tags | map(ascii_upcase)", input.clone()).unwrap(),
+            json!(["B", "A"])
+        );
         assert_eq!(eval(".o | keys", input.clone()).unwrap(), json!(["x", "y"]));
-        assert_eq!(eval(".name | @base64", input.clone()).unwrap(), json!("QWRh"));
-        assert_eq!(eval(".name | test(\"^A\")", input.clone()).unwrap(), json!(true));
-        assert_eq!(eval(".n | tostring | length", input.clone()).unwrap(), json!(2));
+        assert_eq!(
+            eval(".name | @base64", input.clone()).unwrap(),
+            json!("QWRh")
+        );
+        assert_eq!(
+            eval(".name | test(\"^A\")", input.clone()).unwrap(),
+            json!(true)
+        );
+        assert_eq!(
+            eval(".n | tostring | length", input.clone()).unwrap(),
+            json!(2)
+        );
         assert_eq!(
             eval("[.tags[] | select(. == \"a\")]", input.clone()).unwrap(),
             json!(["a"])
@@ -647,7 +687,9 @@ mod tests {
             input: json!({"user": "alice"}),
             ..Scope::default()
         };
-        let out = template.eval(&json!({"name": "Ada", "n": 21}), &scope).unwrap();
+        let out = template
+            .eval(&json!({"name": "Ada", "n": 21}), &scope)
+            .unwrap();
         assert_eq!(
             out,
             json!({
@@ -659,7 +701,10 @@ mod tests {
         );
         let literal = Template::compile(&json!({"a": [1, "b"]})).unwrap();
         assert!(literal.is_literal());
-        assert_eq!(literal.eval(&Value::Null, &scope).unwrap(), json!({"a": [1, "b"]}));
+        assert_eq!(
+            literal.eval(&Value::Null, &scope).unwrap(),
+            json!({"a": [1, "b"]})
+        );
         let whole = Template::compile(&json!("${ .x }")).unwrap();
         assert!(whole.as_expr().is_some());
     }

@@ -63,6 +63,11 @@ impl FailureClass {
         }
     }
 
+    /// The RFC 7807 `type` URI of the DSL error type this class is reported as.
+    pub const fn dsl_type_uri(self) -> &'static str {
+        self.error_kind().dsl_type_uri()
+    }
+
     /// The DSL error type a failure of this class is reported as.
     pub const fn error_kind(self) -> ErrorKind {
         match self {
@@ -270,11 +275,19 @@ mod tests {
             FailureClass::Transient.error_kind(),
             ErrorKind::Communication
         );
+        assert_eq!(
+            FailureClass::Auth.dsl_type_uri(),
+            "https://serverlessworkflow.io/spec/1.0.0/errors/authentication"
+        );
     }
 
     #[test]
     fn problem_serializes_with_type_field() {
-        let problem = Problem::new(ErrorKind::Timeout, "took longer than 5s", "/do/0/getContact");
+        let problem = Problem::new(
+            ErrorKind::Timeout,
+            "took longer than 5s",
+            "/do/0/getContact",
+        );
         let json = serde_json::to_value(&problem).unwrap();
         assert_eq!(
             json,

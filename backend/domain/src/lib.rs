@@ -2,6 +2,9 @@
 //! JSON-schema contracts and the workflow definition model (a Serverless Workflow DSL 1.0 subset).
 //! Nothing here performs I/O; every other crate builds on these types.
 
+// Tests fail loudly by design.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod contract;
 pub mod expr;
 pub mod failure;

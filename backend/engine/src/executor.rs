@@ -11,7 +11,7 @@ use suture_domain::expr::Scope;
 use suture_domain::failure::{FailureClass, Problem};
 use suture_domain::ids::{RunId, StepId, TenantId};
 use suture_domain::status::{RunStatus, StepStatus};
-use suture_domain::workflow::{Definition, FlowDirective, TaskDef, TaskKind};
+use suture_domain::workflow::{Definition, FlowDirective, TaskDef};
 
 use crate::attempts::Attempt;
 use crate::definitions::DefinitionCache;

@@ -7,7 +7,8 @@ use serde_json::Value;
 use suture_domain::ids::{RepairId, RunId, StepId, TenantId, WorkflowId};
 use suture_domain::status::{RunStatus, StepStatus};
 use suture_domain::workflow::SourceFormat;
-use suture_storage::{Backend, Db, NewRun, NewStep};
+use suture_storage::entities::steps;
+use suture_storage::{Backend, Db, NewRun};
 
 use crate::EngineError;
 use crate::attempts::Attempt;
@@ -132,25 +133,23 @@ impl Store {
         let finished_at = step.started_at + chrono::TimeDelta::milliseconds(step.duration_ms);
         self.db
             .steps()
-            .insert_finished(
-                step.tenant_id,
-                NewStep {
-                    id: step.id,
-                    run_id: step.run_id,
-                    position: step.position,
-                    name: step.name,
-                    status: step.status,
-                    input: step.input,
-                    output: step.output,
-                    context: step.context,
-                    error: step.error,
-                    attempts: serde_json::to_value(&step.attempts).unwrap_or(Value::Array(vec![])),
-                    repair_ids: Value::Array(step.repair_ids.iter().map(|r| Value::String(r.to_string())).collect()),
-                    started_at: step.started_at,
-                    finished_at: Some(finished_at),
-                    duration_ms: step.duration_ms,
-                },
-            )
+            .insert_finished(steps::Model {
+                id: step.id.as_uuid(),
+                tenant_id: step.tenant_id.as_uuid(),
+                run_id: step.run_id.as_uuid(),
+                position: step.position,
+                name: step.name,
+                status: step.status.as_str().to_string(),
+                input: step.input,
+                output: step.output,
+                error: step.error,
+                context: step.context,
+                attempts: serde_json::to_value(&step.attempts).unwrap_or(Value::Array(vec![])),
+                repair_ids: Value::Array(step.repair_ids.iter().map(|r| Value::String(r.to_string())).collect()),
+                started_at: step.started_at,
+                finished_at: Some(finished_at),
+                duration_ms: step.duration_ms,
+            })
             .await?;
         Ok(())
     }

@@ -1,5 +1,6 @@
-//! The healer: repair generators that need no model, the provenance ("no invented data") check
-//! and failure fingerprints. The pipeline that runs candidates in the sandbox lives beside them.
+//! The healer: repair generators that need no model, the provenance ("no invented data") check,
+//! failure fingerprints, and the pipeline that runs candidates in the sandbox, validates them,
+//! decides by heal mode and records every attempt.
 
 mod coerce;
 mod js;
@@ -12,6 +13,7 @@ pub mod endpoint;
 pub mod failure;
 pub mod fingerprint;
 pub mod media_type;
+pub mod pipeline;
 pub mod provenance;
 pub mod response_mapping;
 
@@ -20,6 +22,7 @@ pub use endpoint::EndpointMoved;
 pub use failure::{Candidate, Exchange, FailureContext, Generator, ResponseSeen};
 pub use fingerprint::{error_signature, fingerprint};
 pub use media_type::MediaType;
+pub use pipeline::{HealOutcome, HealRequest, Healer};
 pub use provenance::provenance_check;
 pub use response_mapping::ResponseMapping;
 

@@ -682,8 +682,6 @@ impl Renderer {
             {
                 moved.push(k.clone());
             }
-                }
-            }
             let note = match m {
                 Mapping::Value { coercion, .. } | Mapping::Values { coercion, .. } => coercion
                     .describe()

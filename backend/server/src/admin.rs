@@ -43,7 +43,7 @@ pub async fn create_tenant_in(db: &Db, name: &str) -> anyhow::Result<Value> {
         Err(e) => return Err(e.into()),
     };
     let token = new_api_token();
-    db.tokens().create(tenant.id_typed(), "initial", &token_prefix(&token), &sha256_hex(&token), json!(["*"]), None).await?;
+    db.tokens().create(suture_domain::ids::TenantId::from_uuid(tenant.id), "initial", &token_prefix(&token), &sha256_hex(&token), json!(["*"]), None).await?;
     Ok(json!({ "tenant_id": tenant.id.to_string(), "token": token }))
 }
 
@@ -51,7 +51,7 @@ pub async fn create_token(config: &Config, tenant: &str, label: &str) -> anyhow:
     let db = open(config).await?;
     let t = db.tenants().find_by_name(tenant).await?.with_context(|| format!("no tenant named `{tenant}`"))?;
     let token = new_api_token();
-    let row = db.tokens().create(t.id_typed(), label, &token_prefix(&token), &sha256_hex(&token), json!(["*"]), None).await?;
+    let row = db.tokens().create(suture_domain::ids::TenantId::from_uuid(t.id), label, &token_prefix(&token), &sha256_hex(&token), json!(["*"]), None).await?;
     Ok(json!({ "tenant_id": t.id.to_string(), "token_id": row.id.to_string(), "token": token }))
 }
 
@@ -71,7 +71,7 @@ pub async fn create_user(config: &Config, tenant: &str, email: &str, role: &str)
             (db.users().create(&email, &hash).await?, Some(password))
         }
     };
-    db.users().add_membership(t.id_typed(), user.id_typed(), role).await?;
+    db.users().add_membership(suture_domain::ids::TenantId::from_uuid(t.id), suture_domain::ids::UserId::from_uuid(user.id), role).await?;
     Ok(json!({ "user_id": user.id.to_string(), "tenant_id": t.id.to_string(), "role": role.as_str(), "password": password }))
 }
 
@@ -130,13 +130,13 @@ pub async fn run_file(config: &Config, path: &Path, input: &str) -> anyhow::Resu
         .db
         .workflows()
         .create(
-            tenant.id_typed(),
+            suture_domain::ids::TenantId::from_uuid(tenant.id),
             suture_storage::NewWorkflow {
-                name: def.document.name.clone(),
+                name: &def.document.name,
                 definition: def.normalized.clone(),
-                source: text.clone(),
-                source_format: crate::api::format_name(format).to_string(),
-                hook_id: crate::auth::secrets::new_hook_id(),
+                source: &text,
+                source_format: crate::api::format_name(format),
+                hook_id: &crate::auth::secrets::new_hook_id(),
                 webhook_secret: None,
             },
         )
@@ -144,7 +144,7 @@ pub async fn run_file(config: &Config, path: &Path, input: &str) -> anyhow::Resu
     let run_id = suture_engine::runs::start(
         &state.deps,
         suture_engine::runs::StartRun {
-            tenant: tenant.id_typed(),
+            tenant: suture_domain::ids::TenantId::from_uuid(tenant.id),
             workflow: suture_domain::ids::WorkflowId::from_uuid(wf.id),
             version: version.version,
             input,
@@ -155,7 +155,7 @@ pub async fn run_file(config: &Config, path: &Path, input: &str) -> anyhow::Resu
     )
     .await?;
     state.executor.execute(run_id).await?;
-    let run = crate::views_json::run_json(&state, tenant.id_typed(), run_id).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let run = crate::views_json::run_json(&state, suture_domain::ids::TenantId::from_uuid(tenant.id), run_id).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     println!("{}", serde_json::to_string_pretty(&run)?);
     let ok = matches!(run["status"].as_str(), Some("succeeded") | Some("healed"));
     drop(app);

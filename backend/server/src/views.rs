@@ -191,6 +191,8 @@ pub struct LoginPage {
     pub csrf_token: String,
     /// Echoed back after a failed attempt so the user only retypes the password.
     pub email: String,
+    /// Where to go after signing in (a same-site path).
+    pub next: String,
 }
 
 #[derive(Debug, Template, WebTemplate)]

@@ -66,6 +66,12 @@ pub async fn connect(url: &str) -> Result<Db, StorageError> {
     Ok(Db { conn, backend })
 }
 
+/// Answers when the database does (readiness).
+pub async fn ping(db: &Db) -> Result<(), StorageError> {
+    db.conn.ping().await?;
+    Ok(())
+}
+
 /// Applies every pending migration; a no-op when the schema is current.
 pub async fn migrate(db: &Db) -> Result<(), StorageError> {
     suture_migrations::Migrator::up(&db.conn, None).await?;

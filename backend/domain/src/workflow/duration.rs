@@ -133,15 +133,29 @@ mod tests {
 
     #[test]
     fn iso8601() {
-        assert_eq!(parse_iso8601_duration("PT5S").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_iso8601_duration("PT1.5S").unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            parse_iso8601_duration("PT5S").unwrap(),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            parse_iso8601_duration("PT1.5S").unwrap(),
+            Duration::from_millis(1500)
+        );
         assert_eq!(
             parse_iso8601_duration("P1DT2H3M4S").unwrap(),
             Duration::from_secs(86_400 + 7_200 + 180 + 4)
         );
-        assert_eq!(parse_iso8601_duration("P2W").unwrap(), Duration::from_secs(14 * 86_400));
-        assert_eq!(parse_iso8601_duration("PT10M").unwrap(), Duration::from_secs(600));
-        for bad in ["", "P", "PT", "5S", "PT5", "PTS", "PT5S3M", "P1M", "P1Y", "pt5s", "PT5X"] {
+        assert_eq!(
+            parse_iso8601_duration("P2W").unwrap(),
+            Duration::from_secs(14 * 86_400)
+        );
+        assert_eq!(
+            parse_iso8601_duration("PT10M").unwrap(),
+            Duration::from_secs(600)
+        );
+        for bad in [
+            "", "P", "PT", "5S", "PT5", "PTS", "PT5S3M", "P1M", "P1Y", "pt5s", "PT5X",
+        ] {
             assert!(parse_iso8601_duration(bad).is_err(), "{bad}");
         }
     }
@@ -156,6 +170,9 @@ mod tests {
         let paths: Vec<_> = errors.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(paths, ["/secs", "/hours"]);
         assert!(parse_duration(&json!(5)).is_err());
-        assert_eq!(parse_duration(&json!("PT2S")).unwrap(), Duration::from_secs(2));
+        assert_eq!(
+            parse_duration(&json!("PT2S")).unwrap(),
+            Duration::from_secs(2)
+        );
     }
 }

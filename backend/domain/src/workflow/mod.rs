@@ -99,7 +99,11 @@ pub struct DefinitionProblem {
 
 impl fmt::Display for DefinitionProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = if self.path.is_empty() { "/" } else { &self.path };
+        let at = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
         write!(f, "{at}: {}", self.message)
     }
 }
@@ -206,6 +210,12 @@ pub struct WebhookSettings {
 }
 
 pub const DEFAULT_SYNC_TIMEOUT_MS: u64 = 10_000;
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self { signature: None, respond: RespondMode::Async, sync_timeout_ms: DEFAULT_SYNC_TIMEOUT_MS }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SignatureScheme {
@@ -341,16 +351,14 @@ pub fn parse_definition(text: &str, format: SourceFormat) -> Result<Definition, 
                 column: Some(error.column()),
             })?
         }
-        SourceFormat::Yaml => {
-            serde_norway::from_str::<Value>(text).map_err(|error| {
-                let location = error.location();
-                DefinitionError::Syntax {
-                    message: error.to_string(),
-                    line: location.as_ref().map(|l| l.line()),
-                    column: location.as_ref().map(|l| l.column()),
-                }
-            })?
-        }
+        SourceFormat::Yaml => serde_norway::from_str::<Value>(text).map_err(|error| {
+            let location = error.location();
+            DefinitionError::Syntax {
+                message: error.to_string(),
+                line: location.as_ref().map(|l| l.line()),
+                column: location.as_ref().map(|l| l.column()),
+            }
+        })?,
     };
     definition_from_value(value)
 }

@@ -19,7 +19,14 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "document", "input", "output", "do", "schedule", "metadata", "timeout", "use", "evaluate",
 ];
 const DOCUMENT_KEYS: &[&str] = &[
-    "dsl", "namespace", "name", "version", "title", "summary", "tags", "metadata",
+    "dsl",
+    "namespace",
+    "name",
+    "version",
+    "title",
+    "summary",
+    "tags",
+    "metadata",
 ];
 const SUPPORTED_TASK_KINDS: &[&str] = &["call", "set", "run"];
 const UNSUPPORTED_TASK_KINDS: &[&str] = &[
@@ -34,7 +41,13 @@ const HTTP_WITH_KEYS: &[&str] = &[
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const DSL_CALL_FUNCTIONS: &[&str] = &["grpc", "asyncapi", "openapi", "a2a", "mcp"];
 const CRON_MACROS: &[&str] = &[
-    "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly",
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
 ];
 /// A synchronous webhook holds a client connection open; beyond this, async is the answer.
 const MAX_SYNC_TIMEOUT_MS: u64 = 300_000;
@@ -168,11 +181,19 @@ impl Checker {
         });
     }
 
-    fn mapping<'v>(&mut self, value: &'v Value, path: &str, what: &str) -> Option<&'v Map<String, Value>> {
+    fn mapping<'v>(
+        &mut self,
+        value: &'v Value,
+        path: &str,
+        what: &str,
+    ) -> Option<&'v Map<String, Value>> {
         match value {
             Value::Object(map) => Some(map),
             other => {
-                self.add(path, format!("{what} must be a mapping, not {}", type_name(other)));
+                self.add(
+                    path,
+                    format!("{what} must be a mapping, not {}", type_name(other)),
+                );
                 None
             }
         }
@@ -196,11 +217,17 @@ impl Checker {
         match value {
             Value::String(text) => Some(text),
             Value::Number(_) => {
-                self.add(path, format!("{what} must be a string (quote it, e.g. '1.0.0')"));
+                self.add(
+                    path,
+                    format!("{what} must be a string (quote it, e.g. '1.0.0')"),
+                );
                 None
             }
             other => {
-                self.add(path, format!("{what} must be a string, not {}", type_name(other)));
+                self.add(
+                    path,
+                    format!("{what} must be a string, not {}", type_name(other)),
+                );
                 None
             }
         }
@@ -270,7 +297,9 @@ impl Checker {
         {
             self.add(
                 "/document/dsl",
-                format!("unsupported DSL version `{dsl}` (Suture reads Serverless Workflow DSL 1.x)"),
+                format!(
+                    "unsupported DSL version `{dsl}` (Suture reads Serverless Workflow DSL 1.x)"
+                ),
             );
         }
         for (key, text) in [("namespace", &namespace), ("name", &name)] {
@@ -290,7 +319,9 @@ impl Checker {
         {
             self.add(
                 "/document/version",
-                format!("`document.version` `{version}` must be a semantic version such as `1.0.0`"),
+                format!(
+                    "`document.version` `{version}` must be a semantic version such as `1.0.0`"
+                ),
             );
         }
         let optional_string = |checker: &mut Checker, key: &str| -> Option<String> {
@@ -345,7 +376,12 @@ impl Checker {
         let Some(map) = self.mapping(value, path, "`metadata.suture`") else {
             return settings;
         };
-        self.unknown_keys(map, path, &["heal", "substitute", "webhook"], "`metadata.suture`");
+        self.unknown_keys(
+            map,
+            path,
+            &["heal", "substitute", "webhook"],
+            "`metadata.suture`",
+        );
         if let Some(value) = map.get("heal") {
             settings.heal = self.heal_mode(value, &child(path, "heal"));
         }
@@ -354,7 +390,10 @@ impl Checker {
                 Value::Bool(substitute) => settings.substitute = *substitute,
                 other => self.add(
                     child(path, "substitute"),
-                    format!("`substitute` must be true or false, not {}", type_name(other)),
+                    format!(
+                        "`substitute` must be true or false, not {}",
+                        type_name(other)
+                    ),
                 ),
             }
         }
@@ -510,7 +549,10 @@ impl Checker {
         self.unknown_keys(map, path, &["after"], "`timeout`");
         let after_path = child(path, "after");
         let Some(after) = map.get("after") else {
-            self.add(after_path, "missing `after`, e.g. `after: { seconds: 5 }` or `after: PT5S`");
+            self.add(
+                after_path,
+                "missing `after`, e.g. `after: { seconds: 5 }` or `after: PT5S`",
+            );
             return None;
         };
         match parse_duration(after) {
@@ -556,7 +598,9 @@ impl Checker {
         } else {
             self.add(
                 cron_path,
-                format!("`{text}` is not cron text (5 or 6 fields such as `*/5 * * * *`, or `@daily`)"),
+                format!(
+                    "`{text}` is not cron text (5 or 6 fields such as `*/5 * * * *`, or `@daily`)"
+                ),
             );
             None
         }
@@ -685,7 +729,9 @@ impl Checker {
         let kinds: Vec<&str> = map
             .keys()
             .map(String::as_str)
-            .filter(|key| SUPPORTED_TASK_KINDS.contains(key) || UNSUPPORTED_TASK_KINDS.contains(key))
+            .filter(|key| {
+                SUPPORTED_TASK_KINDS.contains(key) || UNSUPPORTED_TASK_KINDS.contains(key)
+            })
             .collect();
         let kind_key = match kinds.as_slice() {
             [] => {
@@ -745,7 +791,10 @@ impl Checker {
                 other => {
                     self.add(
                         if_path,
-                        format!("`if` must be an expression such as `${{ .amount > 100 }}`, not {}", type_name(other)),
+                        format!(
+                            "`if` must be an expression such as `${{ .amount > 100 }}`, not {}",
+                            type_name(other)
+                        ),
                     );
                     None
                 }
@@ -867,7 +916,10 @@ impl Checker {
         };
         if function == "http" {
             let Some(with) = map.get("with") else {
-                self.add(with_path, "`call: http` needs `with` (at least method and endpoint)");
+                self.add(
+                    with_path,
+                    "`call: http` needs `with` (at least method and endpoint)",
+                );
                 return None;
             };
             return self.http(with, &with_path).map(TaskKind::Http);
@@ -896,23 +948,31 @@ impl Checker {
                 self.add(method_path, "missing `method`, e.g. `method: get`");
                 None
             }
-            Some(value) => self.string(value, &method_path, "`method`").and_then(|text| {
-                let upper = text.trim().to_ascii_uppercase();
-                if HTTP_METHODS.contains(&upper.as_str()) {
-                    Some(upper)
-                } else {
-                    self.add(
-                        &method_path,
-                        format!("unsupported HTTP method `{text}` (expected one of: {})", HTTP_METHODS.join(", ")),
-                    );
-                    None
-                }
-            }),
+            Some(value) => self
+                .string(value, &method_path, "`method`")
+                .and_then(|text| {
+                    let upper = text.trim().to_ascii_uppercase();
+                    if HTTP_METHODS.contains(&upper.as_str()) {
+                        Some(upper)
+                    } else {
+                        self.add(
+                            &method_path,
+                            format!(
+                                "unsupported HTTP method `{text}` (expected one of: {})",
+                                HTTP_METHODS.join(", ")
+                            ),
+                        );
+                        None
+                    }
+                }),
         };
         let endpoint_path = child(path, "endpoint");
         let endpoint = match map.get("endpoint") {
             None => {
-                self.add(endpoint_path, "missing `endpoint`, e.g. `endpoint: https://api.example.com/contacts`");
+                self.add(
+                    endpoint_path,
+                    "missing `endpoint`, e.g. `endpoint: https://api.example.com/contacts`",
+                );
                 None
             }
             Some(value) => self.endpoint(value, &endpoint_path),
@@ -928,7 +988,10 @@ impl Checker {
                 other => {
                     checker.add(
                         key_path,
-                        format!("`{key}` must be a mapping or a `${{ }}` expression, not {}", type_name(other)),
+                        format!(
+                            "`{key}` must be a mapping or a `${{ }}` expression, not {}",
+                            type_name(other)
+                        ),
                     );
                     None
                 }
@@ -991,7 +1054,10 @@ impl Checker {
                 match map.get("uri") {
                     Some(Value::String(text)) => self.uri(text, &uri_path),
                     Some(other) => {
-                        self.add(uri_path, format!("`uri` must be a string, not {}", type_name(other)));
+                        self.add(
+                            uri_path,
+                            format!("`uri` must be a string, not {}", type_name(other)),
+                        );
                         None
                     }
                     None => {
@@ -1023,7 +1089,10 @@ impl Checker {
             Ok(url) => {
                 self.add(
                     path,
-                    format!("endpoint scheme `{}` is not supported (use http or https)", url.scheme()),
+                    format!(
+                        "endpoint scheme `{}` is not supported (use http or https)",
+                        url.scheme()
+                    ),
                 );
                 None
             }
@@ -1041,7 +1110,10 @@ impl Checker {
             other => {
                 self.add(
                     path,
-                    format!("`set` must be a mapping or an expression, not {}", type_name(other)),
+                    format!(
+                        "`set` must be a mapping or an expression, not {}",
+                        type_name(other)
+                    ),
                 );
                 None
             }
@@ -1112,17 +1184,19 @@ impl Checker {
                 self.add(language_path, "missing `language` (js)");
                 None
             }
-            Some(value) => self.string(value, &language_path, "`language`").and_then(|text| {
-                if matches!(text.to_ascii_lowercase().as_str(), "js" | "javascript") {
-                    Some(text.to_owned())
-                } else {
-                    self.add(
-                        &language_path,
-                        format!("script language `{text}` is not supported (supported: js)"),
-                    );
-                    None
-                }
-            }),
+            Some(value) => self
+                .string(value, &language_path, "`language`")
+                .and_then(|text| {
+                    if matches!(text.to_ascii_lowercase().as_str(), "js" | "javascript") {
+                        Some(text.to_owned())
+                    } else {
+                        self.add(
+                            &language_path,
+                            format!("script language `{text}` is not supported (supported: js)"),
+                        );
+                        None
+                    }
+                }),
         };
         let code_path = child(path, "code");
         let code = match map.get("code") {

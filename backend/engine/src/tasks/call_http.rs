@@ -84,7 +84,11 @@ pub async fn execute(env: &TaskEnv<'_>, task: &TaskDef, call: &HttpCall, input: 
                 resp.status,
                 http::excerpt(&resp.body, 300)
             );
-            TaskOutcome::Failed { problem: problem(FailureClass::Auth, resp.status, &format!("{kind} failed"), detail, &task.pointer), attempts, repair_ids: vec![] }
+            let mut p = problem(FailureClass::Auth, resp.status, &format!("{kind} failed"), detail, &task.pointer);
+            if resp.status == 403 {
+                p.r#type = suture_domain::failure::ErrorKind::Authorization.dsl_type_uri().to_string();
+            }
+            TaskOutcome::Failed { problem: p, attempts, repair_ids: vec![] }
         }
         Verdict::RequestContract => {
             let original = problem(

@@ -31,7 +31,7 @@ fn exception(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
     if matches!(e, rquickjs::Error::Exception) {
         let caught = ctx.catch();
         if let Some(ex) = caught.as_exception() {
-            return format!("{}", ex.message().unwrap_or_default());
+            return ex.message().unwrap_or_default();
         }
         return format!("{caught:?}");
     }

@@ -62,7 +62,7 @@ pub fn parse_filter(q: &ListQuery) -> ApiResult<RunFilter> {
         None => None,
     };
     let cursor = q.cursor.as_deref().filter(|s| !s.is_empty()).map(pagination::decode).transpose()?;
-    Ok(RunFilter { workflow, status, since, limit: pagination::limit(q.limit)?, cursor: cursor.map(Into::into) })
+    Ok(RunFilter { workflow, status, since, limit: pagination::limit(q.limit)?, cursor: cursor.map(|(created_at, id)| suture_storage::RunCursor { created_at, id: RunId::from_uuid(id) }) })
 }
 
 async fn list(State(state): State<AppState>, auth: ApiAuth, Query(q): Query<ListQuery>) -> ApiResult<Json<Value>> {

@@ -90,23 +90,22 @@ fn wants_secret(def: &Definition) -> bool {
 async fn create(State(state): State<AppState>, auth: ApiAuth, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let (def, source, format) = parse_body(&headers, &body)?;
     let name = def.document.name.clone();
-    if suture_storage::workflows::find_by_name(&state.db, auth.tenant, &name).await?.is_some() {
+    if state.db.workflows().find_by_name(auth.tenant, &name).await?.is_some() {
         return Err(ApiError::conflict(
             "workflow.exists",
             format!("a workflow named `{name}` already exists; PUT /api/v1/workflows/{{id}} adds a version"),
         ));
     }
     let secret = wants_secret(&def).then(new_webhook_secret);
-    let (wf, version) = suture_storage::workflows::create(
-        &state.db,
+    let (wf, version) = state.db.workflows().create(
         auth.tenant,
-        suture_storage::workflows::NewWorkflow {
-            name,
+        suture_storage::NewWorkflow {
+            name: &name,
             definition: def.normalized.clone(),
-            source,
-            source_format: format_name(format).to_string(),
-            hook_id: new_hook_id(),
-            webhook_secret: secret.clone(),
+            source: &source,
+            source_format: format_name(format),
+            hook_id: &new_hook_id(),
+            webhook_secret: secret.as_deref(),
         },
     )
     .await?;
@@ -122,19 +121,19 @@ async fn create(State(state): State<AppState>, auth: ApiAuth, headers: HeaderMap
 }
 
 async fn list(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<Value>> {
-    let items = suture_storage::workflows::list(&state.db, auth.tenant).await?;
+    let items = state.db.workflows().list(auth.tenant).await?;
     Ok(Json(json!({ "items": items.iter().map(|w| workflow_json(&state.public_url, w, None)).collect::<Vec<_>>() })))
 }
 
 async fn show(State(state): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = parse_workflow_id(&id)?;
     let wf = find(&state, &auth, id).await?;
-    let version = suture_storage::workflows::version(&state.db, auth.tenant, id, wf.current_version).await?;
+    let version = state.db.workflows().version(auth.tenant, id, wf.current_version).await?;
     Ok(Json(workflow_json(&state.public_url, &wf, version.as_ref())))
 }
 
-async fn find(state: &AppState, auth: &ApiAuth, id: WorkflowId) -> ApiResult<suture_storage::workflows::Workflow> {
-    suture_storage::workflows::find(&state.db, auth.tenant, id)
+async fn find(state: &AppState, auth: &ApiAuth, id: WorkflowId) -> ApiResult<suture_storage::entities::workflows::Model> {
+    state.db.workflows().find(auth.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("workflow.not_found", "workflow"))
 }
@@ -150,12 +149,16 @@ async fn update(State(state): State<AppState>, auth: ApiAuth, Path(id): Path<Str
             vec![FieldProblem { path: "/document/name".into(), message: format!("expected `{}`", wf.name) }],
         ));
     }
-    let version = suture_storage::workflows::add_version(&state.db, auth.tenant, id, def.normalized.clone(), source, format_name(format).to_string()).await?;
+    let version = state
+        .db
+        .workflows()
+        .add_version(auth.tenant, id, suture_storage::NewVersion { definition: def.normalized.clone(), source: &source, source_format: format_name(format) })
+        .await?;
     // A definition that newly asks for a signature needs a secret; show it this once.
     let mut secret = None;
     if wants_secret(&def) && wf.webhook_secret.is_none() {
         let s = new_webhook_secret();
-        suture_storage::workflows::set_webhook_secret(&state.db, auth.tenant, id, Some(s.clone())).await?;
+        state.db.workflows().set_webhook_secret(auth.tenant, id, Some(&s)).await?;
         secret = Some(s);
     }
     let mut body = json!({
@@ -172,14 +175,14 @@ async fn update(State(state): State<AppState>, auth: ApiAuth, Path(id): Path<Str
 async fn remove(State(state): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id = parse_workflow_id(&id)?;
     find(&state, &auth, id).await?;
-    suture_storage::workflows::soft_delete(&state.db, auth.tenant, id).await?;
+    state.db.workflows().soft_delete(auth.tenant, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn versions(State(state): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = parse_workflow_id(&id)?;
     find(&state, &auth, id).await?;
-    let versions = suture_storage::workflows::versions(&state.db, auth.tenant, id).await?;
+    let versions = state.db.workflows().versions(auth.tenant, id).await?;
     let items: Vec<Value> = versions
         .iter()
         .map(|v| json!({ "version": v.version, "created_at": v.created_at, "source_format": v.source_format }))
@@ -191,7 +194,7 @@ async fn rotate_secret(State(state): State<AppState>, auth: ApiAuth, Path(id): P
     let id = parse_workflow_id(&id)?;
     find(&state, &auth, id).await?;
     let secret = new_webhook_secret();
-    suture_storage::workflows::set_webhook_secret(&state.db, auth.tenant, id, Some(secret.clone())).await?;
+    state.db.workflows().set_webhook_secret(auth.tenant, id, Some(&secret)).await?;
     Ok(Json(json!({ "webhook_secret": secret })))
 }
 

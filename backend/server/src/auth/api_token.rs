@@ -30,11 +30,11 @@ impl FromRequestParts<AppState> for ApiAuth {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
-        let found = suture_storage::tokens::find_active_by_hash(&state.db, &sha256_hex(token))
+        let found = state.db.tokens().find_active_by_hash(&sha256_hex(token))
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked API token"))?;
-        suture_storage::tokens::touch_last_used(&state.db, found.id_typed(), chrono::Utc::now()).await.ok();
-        Ok(ApiAuth { tenant: found.tenant_typed(), token_id: found.id_typed() })
+        state.db.tokens().touch_last_used(suture_domain::ids::TokenId::from_uuid(found.id), chrono::Utc::now()).await.ok();
+        Ok(ApiAuth { tenant: TenantId::from_uuid(found.tenant_id), token_id: suture_domain::ids::TokenId::from_uuid(found.id) })
     }
 }

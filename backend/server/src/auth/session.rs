@@ -112,13 +112,8 @@ pub fn login_csrf_cookie(value: String, secure: bool) -> Cookie<'static> {
     Cookie::build((LOGIN_CSRF_COOKIE, value)).http_only(true).same_site(SameSite::Strict).secure(secure).path("/login").build()
 }
 
-fn time_days(days: i64) -> cookie_time::Duration {
-    cookie_time::Duration::days(days)
-}
-
-/// `axum_extra`'s cookie crate re-exports `time`; aliased so this module reads plainly.
-mod cookie_time {
-    pub use axum_extra::extract::cookie::time::Duration;
+fn time_days(days: i64) -> cookie::time::Duration {
+    cookie::time::Duration::days(days)
 }
 
 /// Marker for handlers that take a CSRF-checked form (see `SessionAuth::check_csrf`).

@@ -122,8 +122,8 @@ async fn receive(
         if d.len() > 256 {
             return Err(ApiError::bad_request("webhook.bad_delivery_id", "`webhook-id` is longer than 256 characters"));
         }
-        if let Some(run_id) = state.db.deliveries().find(workflow, d, chrono::Utc::now() - DEDUP_WINDOW).await? {
-            return Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": run_id.to_string(), "duplicate": true }))).into_response());
+        if let Some(first) = state.db.deliveries().find(workflow, d, chrono::Utc::now() - DEDUP_WINDOW).await? {
+            return Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": first.run_id.to_string(), "duplicate": true }))).into_response());
         }
     }
 
@@ -142,7 +142,7 @@ async fn receive(
                 // only if it was enqueued — cancel it so nothing runs twice.
                 let _ = state.db.runs().set_status(tenant, run_id, &[suture_domain::status::RunStatus::Queued], suture_domain::status::RunStatus::Cancelled).await;
                 if let Some(first) = state.db.deliveries().find(workflow, d, chrono::Utc::now() - DEDUP_WINDOW).await? {
-                    return Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": first.to_string(), "duplicate": true }))).into_response());
+                    return Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": first.run_id.to_string(), "duplicate": true }))).into_response());
                 }
             }
             return Err(e.into());

@@ -28,18 +28,18 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn render_login(jar: CookieJar, secure: bool, error: Option<String>, email: String, status: axum::http::StatusCode) -> Response {
+fn render_login(jar: CookieJar, secure: bool, error: Option<String>, email: String, next: String, status: axum::http::StatusCode) -> Response {
     let csrf = random_string(32);
     let jar = jar.add(login_csrf_cookie(csrf.clone(), secure));
-    let page = LoginPage { error, csrf_token: csrf, email };
+    let page = LoginPage { error, csrf_token: csrf, email, next };
     match askama::Template::render(&page) {
         Ok(html) => (status, jar, axum::response::Html(html)).into_response(),
         Err(e) => WebError::internal(e).into_response(),
     }
 }
 
-pub async fn show(State(state): State<AppState>, jar: CookieJar, Query(_q): Query<NextQuery>) -> Response {
-    render_login(jar, state.config.secure_cookies, None, String::new(), axum::http::StatusCode::OK)
+pub async fn show(State(state): State<AppState>, jar: CookieJar, Query(q): Query<NextQuery>) -> Response {
+    render_login(jar, state.config.secure_cookies, None, String::new(), safe_next(q.next.as_deref()), axum::http::StatusCode::OK)
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,9 +52,10 @@ pub struct LoginForm {
 
 pub async fn submit(State(state): State<AppState>, jar: CookieJar, Query(q): Query<NextQuery>, Form(form): Form<LoginForm>) -> Response {
     let secure = state.config.secure_cookies;
+    let next = safe_next(form.next.as_deref().or(q.next.as_deref()));
     let cookie_ok = jar.get(LOGIN_CSRF_COOKIE).is_some_and(|c| constant_time_eq(c.value().as_bytes(), form.csrf_token.as_bytes()));
     if !cookie_ok {
-        return render_login(jar, secure, Some("The form expired. Please sign in again.".into()), form.email, axum::http::StatusCode::FORBIDDEN);
+        return render_login(jar, secure, Some("The form expired. Please sign in again.".into()), form.email, next.clone(), axum::http::StatusCode::FORBIDDEN);
     }
     let email = form.email.trim().to_ascii_lowercase();
     let user = match state.db.users().find_by_email(&email).await {
@@ -66,7 +67,7 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, Query(q): Que
     let password = form.password.clone();
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
-        return render_login(jar, secure, Some("Wrong email or password.".into()), form.email, axum::http::StatusCode::UNAUTHORIZED);
+        return render_login(jar, secure, Some("Wrong email or password.".into()), form.email, next.clone(), axum::http::StatusCode::UNAUTHORIZED);
     };
     let user_id = UserId::from_uuid(user.id);
     let tenants = match state.db.tenants().list_for_user(user_id).await {
@@ -74,7 +75,7 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, Query(q): Que
         Err(e) => return WebError::internal(e).into_response(),
     };
     let Some((tenant, _)) = tenants.first() else {
-        return render_login(jar, secure, Some("This account is not a member of any tenant.".into()), form.email, axum::http::StatusCode::FORBIDDEN);
+        return render_login(jar, secure, Some("This account is not a member of any tenant.".into()), form.email, next.clone(), axum::http::StatusCode::FORBIDDEN);
     };
     let token = new_session_token();
     let expires = chrono::Utc::now() + chrono::TimeDelta::days(SESSION_DAYS);
@@ -82,7 +83,6 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, Query(q): Que
         return WebError::internal(e).into_response();
     }
     let jar = jar.remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/login")).add(session_cookie(token, secure));
-    let next = safe_next(form.next.as_deref().or(q.next.as_deref()));
     (jar, Redirect::to(&next)).into_response()
 }
 

@@ -19,6 +19,9 @@ pub struct Model {
     pub output: Option<Json>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub error: Option<Json>,
+    /// The workflow's `$context` after this step, so a resumed run continues from it.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub context: Option<Json>,
     #[sea_orm(column_type = "JsonBinary")]
     pub attempts: Json,
     #[sea_orm(column_type = "JsonBinary")]

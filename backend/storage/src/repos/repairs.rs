@@ -17,6 +17,8 @@ pub struct RepairFilter {
     pub workflow: Option<WorkflowId>,
     /// Matches `outcome` (`accepted`, `rejected`, `error`, `pending_approval`, `approved`).
     pub outcome: Option<String>,
+    /// Matches `generator` exactly (`heuristic:response_mapping`, `llm:<model>`, …).
+    pub generator: Option<String>,
     /// 0 means the default page size.
     pub limit: u64,
 }
@@ -62,6 +64,9 @@ impl<C: ConnectionTrait> RepairRepo<'_, C> {
         }
         if let Some(outcome) = &filter.outcome {
             query = query.filter(Column::Outcome.eq(outcome.as_str()));
+        }
+        if let Some(generator) = &filter.generator {
+            query = query.filter(Column::Generator.eq(generator.as_str()));
         }
         let limit = match filter.limit {
             0 => DEFAULT_PAGE,

@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, Func};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value as Json;
 use suture_domain::ids::{RunId, TenantId, WorkflowId};
 use suture_domain::status::RunStatus;
@@ -80,11 +78,7 @@ const DEFAULT_PAGE: u64 = 50;
 const MAX_PAGE: u64 = 500;
 
 impl<C: ConnectionTrait> RunRepo<'_, C> {
-    pub async fn create(
-        &self,
-        tenant: TenantId,
-        new: NewRun,
-    ) -> Result<runs::Model, StorageError> {
+    pub async fn create(&self, tenant: TenantId, new: NewRun) -> Result<runs::Model, StorageError> {
         let at = now();
         let running = new.status == RunStatus::Running;
         let model = runs::Model {
@@ -266,7 +260,10 @@ impl<C: ConnectionTrait> RunRepo<'_, C> {
             .col_expr(Column::Status, Expr::value(RunStatus::Queued.as_str()))
             .col_expr(Column::NotBefore, Expr::value(not_before.map(truncate)))
             .col_expr(Column::ClaimedBy, Expr::value(Option::<String>::None))
-            .col_expr(Column::HeartbeatAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                Column::HeartbeatAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .filter(Column::Id.eq(id.as_uuid()))
             .filter(Column::ClaimedBy.eq(worker))
             .filter(Column::Status.eq(RunStatus::Running.as_str()))
@@ -284,19 +281,57 @@ impl<C: ConnectionTrait> RunRepo<'_, C> {
         from: &[RunStatus],
         to: RunStatus,
     ) -> Result<bool, StorageError> {
-        let mut update = runs::Entity::update_many().col_expr(Column::Status, Expr::value(to.as_str()));
+        let mut update =
+            runs::Entity::update_many().col_expr(Column::Status, Expr::value(to.as_str()));
         if to.is_terminal() {
             update = update.col_expr(Column::FinishedAt, Expr::value(now()));
         }
         if to == RunStatus::Queued {
             update = update
                 .col_expr(Column::ClaimedBy, Expr::value(Option::<String>::None))
-                .col_expr(Column::HeartbeatAt, Expr::value(Option::<DateTime<Utc>>::None));
+                .col_expr(
+                    Column::HeartbeatAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                );
         }
         let res = update
             .filter(Column::TenantId.eq(tenant.as_uuid()))
             .filter(Column::Id.eq(id.as_uuid()))
             .filter(Column::Status.is_in(from.iter().map(|s| s.as_str())))
+            .exec(self.conn)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Puts a failed, cancelled or parked run back in the queue after a human fix. The attempt
+    /// group moves on, so outbound calls carry new idempotency keys; finished steps stay.
+    pub async fn resume(&self, tenant: TenantId, id: RunId) -> Result<bool, StorageError> {
+        let from = [RunStatus::Failed, RunStatus::Cancelled, RunStatus::WaitingApproval];
+        let res = runs::Entity::update_many()
+            .col_expr(Column::Status, Expr::value(RunStatus::Queued.as_str()))
+            .col_expr(Column::AttemptGroup, sea_orm::sea_query::ExprTrait::add(Expr::col(Column::AttemptGroup), 1))
+            .col_expr(Column::Error, Expr::value(Option::<Json>::None))
+            .col_expr(Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(Column::ClaimedBy, Expr::value(Option::<String>::None))
+            .col_expr(Column::HeartbeatAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(Column::NotBefore, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(Column::TenantId.eq(tenant.as_uuid()))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::Status.is_in(from.iter().map(|s| s.as_str())))
+            .exec(self.conn)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Fails a run parked for approval (its repair was rejected), recording why.
+    pub async fn fail_waiting(&self, tenant: TenantId, id: RunId, error: Json) -> Result<bool, StorageError> {
+        let res = runs::Entity::update_many()
+            .col_expr(Column::Status, Expr::value(RunStatus::Failed.as_str()))
+            .col_expr(Column::Error, Expr::value(Some(error)))
+            .col_expr(Column::FinishedAt, Expr::value(now()))
+            .filter(Column::TenantId.eq(tenant.as_uuid()))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::Status.eq(RunStatus::WaitingApproval.as_str()))
             .exec(self.conn)
             .await?;
         Ok(res.rows_affected == 1)

@@ -1,6 +1,6 @@
 //! Tenants and the tenants a user belongs to.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{PaginatorTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use suture_domain::ids::{TenantId, UserId};
 use suture_domain::status::Role;
 use uuid::Uuid;
@@ -13,6 +13,11 @@ use crate::repos::repo;
 repo!(TenantRepo);
 
 impl<C: ConnectionTrait> TenantRepo<'_, C> {
+    /// How many tenants exist (first-start detection).
+    pub async fn count(&self) -> Result<u64, StorageError> {
+        Ok(tenants::Entity::find().count(self.conn).await?)
+    }
+
     pub async fn create(&self, name: &str) -> Result<tenants::Model, StorageError> {
         let model = tenants::Model {
             id: TenantId::new().as_uuid(),

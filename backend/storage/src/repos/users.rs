@@ -37,7 +37,9 @@ impl<C: ConnectionTrait> UserRepo<'_, C> {
     }
 
     pub async fn find(&self, id: UserId) -> Result<Option<users::Model>, StorageError> {
-        Ok(users::Entity::find_by_id(id.as_uuid()).one(self.conn).await?)
+        Ok(users::Entity::find_by_id(id.as_uuid())
+            .one(self.conn)
+            .await?)
     }
 
     pub async fn find_by_email(&self, email: &str) -> Result<Option<users::Model>, StorageError> {

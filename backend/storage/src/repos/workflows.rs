@@ -46,7 +46,7 @@ impl<C: ConnectionTrait + TransactionTrait> WorkflowRepo<'_, C> {
         // backends (row lock on PostgreSQL, the write lock on SQLite), so the name check below
         // cannot race; writing first also spares SQLite a read-to-write lock upgrade.
         let locked = tenants::Entity::update_many()
-            .col_expr(tenants::Column::Name, Expr::col(tenants::Column::Name).into())
+            .col_expr(tenants::Column::Name, Expr::col(tenants::Column::Name))
             .filter(tenants::Column::Id.eq(tenant.as_uuid()))
             .exec(&txn)
             .await?;
@@ -224,7 +224,11 @@ impl<C: ConnectionTrait> WorkflowRepo<'_, C> {
     }
 
     /// Marks the workflow deleted (its runs and versions stay for the record); frees its name.
-    pub async fn soft_delete(&self, tenant: TenantId, id: WorkflowId) -> Result<bool, StorageError> {
+    pub async fn soft_delete(
+        &self,
+        tenant: TenantId,
+        id: WorkflowId,
+    ) -> Result<bool, StorageError> {
         let at = now();
         let res = workflows::Entity::update_many()
             .col_expr(workflows::Column::DeletedAt, Expr::value(at))

@@ -1,10 +1,26 @@
 //! Test databases: a fresh SQLite file per test, and a fresh PostgreSQL database per test when
 //! one is reachable (`SUTURE_TEST_PG_URL`), dropped afterwards even if the test panics.
 
-use sea_orm::{ConnectionTrait, Database};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use suture_storage::{Db, connect, migrate};
 
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The first failure to reach PostgreSQL, so later tests skip at once instead of each waiting
+/// for the connect timeout.
+static UNREACHABLE: OnceLock<String> = OnceLock::new();
+
+async fn admin(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(1)
+        .connect_timeout(Duration::from_secs(3))
+        .acquire_timeout(Duration::from_secs(3))
+        .sqlx_logging(false);
+    Database::connect(opts).await
+}
 
 pub struct TestDb {
     pub db: Db,
@@ -19,7 +35,10 @@ struct PgCleanup {
 
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("suture.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("suture.db").display()
+    );
     let db = connect(&url).await.unwrap();
     migrate(&db).await.unwrap();
     TestDb {
@@ -32,13 +51,20 @@ pub async fn sqlite() -> TestDb {
 /// `None` (after saying why) when PostgreSQL is unreachable, unless every backend is required.
 pub async fn postgres() -> Option<TestDb> {
     let admin_url = std::env::var("SUTURE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
-    let admin = match Database::connect(admin_url.as_str()).await {
+    let required = std::env::var("SUTURE_TEST_REQUIRE_ALL").as_deref() == Ok("1");
+    let reached = match UNREACHABLE.get() {
+        Some(reason) => Err(reason.clone()),
+        None => admin(&admin_url).await.map_err(|err| {
+            let reason = err.to_string();
+            let _ = UNREACHABLE.set(reason.clone());
+            reason
+        }),
+    };
+    let admin = match reached {
         Ok(admin) => admin,
-        Err(err) => {
-            if std::env::var("SUTURE_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
-                panic!("PostgreSQL required but unreachable: {err}");
-            }
-            println!("skipping PostgreSQL: {err}");
+        Err(reason) if required => panic!("PostgreSQL required but unreachable: {reason}"),
+        Err(reason) => {
+            println!("skipping PostgreSQL: {reason}");
             return None;
         }
     };
@@ -87,7 +113,7 @@ impl Drop for TestDb {
                 .unwrap();
             rt.block_on(async move {
                 let _ = conn.close().await;
-                if let Ok(admin) = Database::connect(pg.admin_url.as_str()).await {
+                if let Ok(admin) = admin(&pg.admin_url).await {
                     let _ = admin
                         .execute_unprepared(&format!(
                             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
