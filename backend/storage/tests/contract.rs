@@ -53,6 +53,7 @@ contract!(
     tokens_sessions_and_memberships,
     repairs_and_antibodies,
     deliveries_find_and_purge,
+    resume_approval_and_filters,
 );
 
 fn tid(m: &suture_storage::entities::tenants::Model) -> TenantId {
@@ -102,6 +103,7 @@ fn step(tenant: TenantId, run: RunId, position: i32, name: &str) -> steps::Model
         input: Some(json!({})),
         output: Some(json!({"name": name})),
         error: None,
+        context: Some(json!({"after": name})),
         attempts: json!([]),
         repair_ids: json!([]),
         started_at: now(),
@@ -1078,4 +1080,53 @@ async fn sqlite_pragmas_apply_to_every_pooled_connection() {
         }
         assert_eq!(seen, vec!["wal", "1", "5000", "1"]);
     }
+}
+
+async fn resume_approval_and_filters(db: &Db) {
+    assert_eq!(db.tenants().count().await.unwrap(), 0);
+    let a = tenant(db, "a").await;
+    let b = tenant(db, "b").await;
+    assert_eq!(db.tenants().count().await.unwrap(), 2);
+    let wf = workflow(db, a, "orders").await;
+    let runs = db.runs();
+    let t0 = now();
+    let long_ago = t0 - TimeDelta::hours(1);
+
+    // A failed run resumes once, with a new attempt group and no error; other tenants cannot.
+    let run = queued_run(db, a, wf).await;
+    assert!(runs.claim(run, "w1", t0, long_ago).await.unwrap());
+    assert!(runs.finish(run, "w1", RunStatus::Failed, None, Some(json!({"title": "boom"})), false).await.unwrap());
+    assert!(!runs.resume(b, run).await.unwrap(), "tenant B cannot resume A's run");
+    assert!(runs.resume(a, run).await.unwrap());
+    let resumed = runs.find(a, run).await.unwrap().unwrap();
+    assert_eq!(resumed.status, "queued");
+    assert_eq!(resumed.attempt_group, 1);
+    assert!(resumed.error.is_none() && resumed.finished_at.is_none() && resumed.claimed_by.is_none());
+    assert!(!runs.resume(a, run).await.unwrap(), "a queued run is not resumable");
+
+    // A parked run fails with the reason; a running one is left alone.
+    assert!(runs.claim(run, "w2", now(), long_ago).await.unwrap());
+    assert!(!runs.fail_waiting(a, run, json!({"title": "rejected"})).await.unwrap());
+    assert!(runs.finish(run, "w2", RunStatus::WaitingApproval, None, None, false).await.unwrap());
+    assert!(!runs.fail_waiting(b, run, json!({"title": "rejected"})).await.unwrap());
+    assert!(runs.fail_waiting(a, run, json!({"title": "rejected"})).await.unwrap());
+    let failed = runs.find(a, run).await.unwrap().unwrap();
+    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.error, Some(json!({"title": "rejected"})));
+
+    // Step context round-trips.
+    db.steps().insert_finished(step(a, run, 0, "first")).await.unwrap();
+    let steps = db.steps().list_for_run(a, run).await.unwrap();
+    assert_eq!(steps[0].context, Some(json!({"after": "first"})));
+
+    // Repairs filter by generator.
+    let mut r = repair(a, run, wf, "accepted");
+    r.generator = "heuristic:endpoint_moved".into();
+    db.repairs().insert(r).await.unwrap();
+    db.repairs().insert(repair(a, run, wf, "rejected")).await.unwrap();
+    let by_generator = RepairFilter { generator: Some("heuristic:endpoint_moved".into()), ..RepairFilter::default() };
+    let listed = db.repairs().list(a, &by_generator).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].generator, "heuristic:endpoint_moved");
+    assert!(db.repairs().list(b, &by_generator).await.unwrap().is_empty());
 }
