@@ -15,12 +15,23 @@ do:
 "#;
 
 async fn create_and_version(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let created = app.create_workflow(VALID).await;
     let id = created["id"].as_str().expect("id").to_string();
     assert_eq!(created["version"], json!(1));
-    assert!(created["webhook_url"].as_str().unwrap_or_default().contains("/hooks/hk_"), "{created}");
-    assert!(created.get("webhook_secret").is_none(), "no signature asked, no secret: {created}");
+    assert!(
+        created["webhook_url"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/hooks/hk_"),
+        "{created}"
+    );
+    assert!(
+        created.get("webhook_secret").is_none(),
+        "no signature asked, no secret: {created}"
+    );
 
     // JSON definitions are accepted too.
     let as_json = json!({
@@ -44,20 +55,43 @@ async fn create_and_version(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["version"], json!(2));
-    let versions: Value = app.get(&format!("/api/v1/workflows/{id}/versions")).await.json().await.expect("json");
-    assert_eq!(versions["items"].as_array().map(|a| a.len()), Some(2), "{versions}");
+    let versions: Value = app
+        .get(&format!("/api/v1/workflows/{id}/versions"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        versions["items"].as_array().map(|a| a.len()),
+        Some(2),
+        "{versions}"
+    );
 
     let run = app.run_and_wait(&id, &json!({"name": "Ada"})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["output"], json!({"message": "hi Ada"}));
     assert_eq!(run["version"], json!(2));
 
-    let list: Value = app.get("/api/v1/workflows").await.json().await.expect("json");
+    let list: Value = app
+        .get("/api/v1/workflows")
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(list["items"].as_array().map(|a| a.len()), Some(2));
 
-    let resp = app.client.delete(app.url(&format!("/api/v1/workflows/{id}"))).bearer_auth(&app.token).send().await.expect("delete");
+    let resp = app
+        .client
+        .delete(app.url(&format!("/api/v1/workflows/{id}")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .expect("delete");
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.get(&format!("/api/v1/workflows/{id}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/api/v1/workflows/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
     app.shutdown().await;
 }
 
@@ -73,7 +107,9 @@ async fn create_and_version_postgres() {
 
 #[tokio::test]
 async fn invalid_definitions_list_every_problem_with_its_path() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
     let bad = r#"
 document: { dsl: '1.0.0', namespace: demo, version: '1.0.0' }
 do:
@@ -98,17 +134,39 @@ do:
         .map(|p| p["path"].as_str().unwrap_or_default().to_string())
         .collect();
     for expected in ["/document/name", "/do/0/fanOut/fork", "/do/2/notify/call"] {
-        assert!(paths.iter().any(|p| p == expected), "missing {expected} in {paths:?}");
+        assert!(
+            paths.iter().any(|p| p == expected),
+            "missing {expected} in {paths:?}"
+        );
     }
-    assert!(paths.iter().any(|p| p.starts_with("/do/1/broken")), "{paths:?}");
+    assert!(
+        paths.iter().any(|p| p.starts_with("/do/1/broken")),
+        "{paths:?}"
+    );
 
     // Broken YAML: a clear 400 and the server keeps serving.
-    let resp = app.post_yaml("/api/v1/workflows", "document: [unclosed\n  do: {").await;
+    let resp = app
+        .post_yaml("/api/v1/workflows", "document: [unclosed\n  do: {")
+        .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let body: Value = resp.json().await.expect("json");
     assert_error(&body, "workflow.syntax");
-    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("line"), "{body}");
-    assert_eq!(app.client.get(app.url("/healthz")).send().await.expect("health").status(), StatusCode::OK);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("line"),
+        "{body}"
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("health")
+            .status(),
+        StatusCode::OK
+    );
 
     // An oversized body is refused, not buffered.
     let huge = "x".repeat(3 * 1024 * 1024);
@@ -119,12 +177,21 @@ do:
 
 #[tokio::test]
 async fn requests_without_a_valid_token_get_401() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
-    let resp = app.client.get(app.url("/api/v1/workflows")).send().await.expect("req");
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let resp = app
+        .client
+        .get(app.url("/api/v1/workflows"))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let body: Value = resp.json().await.expect("json");
     assert_error(&body, "auth.unauthorized");
-    let resp = app.get_as("sut_not-a-real-token", "/api/v1/workflows").await;
+    let resp = app
+        .get_as("sut_not-a-real-token", "/api/v1/workflows")
+        .await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let resp = app.get_as("", "/api/v1/runs").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);

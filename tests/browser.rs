@@ -27,7 +27,9 @@ impl Drop for Driver {
 
 async fn start_driver() -> Result<Driver, String> {
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
-        return Err(format!("{CHROMIUM} or {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)"));
+        return Err(format!(
+            "{CHROMIUM} or {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)"
+        ));
     }
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -41,9 +43,16 @@ async fn start_driver() -> Result<Driver, String> {
         .spawn()
         .map_err(|e| format!("cannot start chromedriver: {e}"))?;
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
-            return Ok(Driver { child, port, _profile: profile });
+            return Ok(Driver {
+                child,
+                port,
+                _profile: profile,
+            });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -59,11 +68,17 @@ async fn dashboard_shows_the_healed_run_and_its_patch() {
             return;
         }
     };
-    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
     let vendor = Vendor::start().await;
-    let wf = app.create_workflow(&get_contact(&vendor.base, "auto")).await;
+    let wf = app
+        .create_workflow(&get_contact(&vendor.base, "auto"))
+        .await;
     vendor.set_mode(VendorMode::RenamedField);
-    let run = app.run_and_wait(wf["id"].as_str().expect("id"), &json!({"contactId": 11})).await;
+    let run = app
+        .run_and_wait(wf["id"].as_str().expect("id"), &json!({"contactId": 11}))
+        .await;
     assert_eq!(run["status"], "healed", "{run}");
     let run_id = run["id"].as_str().expect("id").to_string();
 
@@ -90,25 +105,57 @@ async fn dashboard_shows_the_healed_run_and_its_patch() {
     let result = async {
         client.goto(&app.url(&format!("/runs/{run_id}"))).await?;
         // Not logged in: the login page, which returns us to the run afterwards.
-        client.find(Locator::Css("input[name=email]")).await?.send_keys("admin").await?;
-        client.find(Locator::Css("input[name=password]")).await?.send_keys(&app.admin_password).await?;
-        client.find(Locator::Css("form button[type=submit], form input[type=submit]")).await?.click().await?;
+        client
+            .find(Locator::Css("input[name=email]"))
+            .await?
+            .send_keys("admin")
+            .await?;
+        client
+            .find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(&app.admin_password)
+            .await?;
+        client
+            .find(Locator::Css(
+                "form button[type=submit], form input[type=submit]",
+            ))
+            .await?
+            .click()
+            .await?;
         client.wait().for_element(Locator::Css("body")).await?;
         let url = client.current_url().await?;
-        assert!(url.path().ends_with(&run_id), "after login we are back on the run page: {url}");
+        assert!(
+            url.path().ends_with(&run_id),
+            "after login we are back on the run page: {url}"
+        );
         let body = client.find(Locator::Css("body")).await?.text().await?;
-        assert!(body.contains("getContact"), "the step timeline shows the step");
-        assert!(body.to_lowercase().contains("healed"), "the run is shown as healed");
+        assert!(
+            body.contains("getContact"),
+            "the step timeline shows the step"
+        );
+        assert!(
+            body.to_lowercase().contains("healed"),
+            "the run is shown as healed"
+        );
 
         // Follow the repair link from the timeline.
         let link = client.find(Locator::Css("a[href^='/repairs/']")).await?;
         link.click().await?;
-        let patch = client.wait().for_element(Locator::Id("patch-source")).await?;
+        let patch = client
+            .wait()
+            .for_element(Locator::Id("patch-source"))
+            .await?;
         let source = patch.text().await?;
-        assert!(source.contains("export default async function repair"), "patch source shown: {source}");
+        assert!(
+            source.contains("export default async function repair"),
+            "patch source shown: {source}"
+        );
         let page = client.find(Locator::Css("body")).await?.text().await?;
         assert!(page.contains("accepted"), "the verdict is shown");
-        assert!(!page.contains("vendor-secret-123"), "no credential on the page");
+        assert!(
+            !page.contains("vendor-secret-123"),
+            "no credential on the page"
+        );
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;

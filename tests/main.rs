@@ -1,4 +1,5 @@
 //! The integration-test binary: every test boots the real server on port 0.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code fails loudly by design
 
 mod api_workflows;
 mod browser;

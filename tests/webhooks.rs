@@ -25,7 +25,12 @@ do:
 
 async fn wait_run(app: &TestApp, run_id: &str) -> Value {
     for _ in 0..200 {
-        let r: Value = app.get(&format!("/api/v1/runs/{run_id}")).await.json().await.expect("json");
+        let r: Value = app
+            .get(&format!("/api/v1/runs/{run_id}"))
+            .await
+            .json()
+            .await
+            .expect("json");
         if r["status"] != "queued" && r["status"] != "running" {
             return r;
         }
@@ -35,11 +40,20 @@ async fn wait_run(app: &TestApp, run_id: &str) -> Value {
 }
 
 async fn webhook_bodies(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let wf = app.create_workflow(ECHO).await;
     let hook = wf["webhook_url"].as_str().expect("webhook_url").to_string();
 
-    let resp = app.client.post(&hook).json(&json!({"user": "alice", "n": 1})).header("authorization", "Bearer leak-me").send().await.expect("post");
+    let resp = app
+        .client
+        .post(&hook)
+        .json(&json!({"user": "alice", "n": 1}))
+        .header("authorization", "Bearer leak-me")
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let body: Value = resp.json().await.expect("json");
     let run = wait_run(&app, body["run_id"].as_str().expect("run_id")).await;
@@ -47,20 +61,42 @@ async fn webhook_bodies(backend: Backend) {
     assert_eq!(run["output"], json!({"user": "alice", "n": 1}));
     assert_eq!(run["trigger"], "webhook");
     let meta = run["trigger_meta"].to_string();
-    assert!(meta.contains("[redacted]") && !meta.contains("leak-me"), "{meta}");
+    assert!(
+        meta.contains("[redacted]") && !meta.contains("leak-me"),
+        "{meta}"
+    );
 
-    let resp = app.client.post(format!("{hook}?src=form")).form(&[("a", "1"), ("b", "two")]).send().await.expect("post");
+    let resp = app
+        .client
+        .post(format!("{hook}?src=form"))
+        .form(&[("a", "1"), ("b", "two")])
+        .send()
+        .await
+        .expect("post");
     let body: Value = resp.json().await.expect("json");
     let run = wait_run(&app, body["run_id"].as_str().expect("run_id")).await;
     assert_eq!(run["output"], json!({"a": "1", "b": "two"}));
     assert_eq!(run["trigger_meta"]["query"]["src"], "form");
 
-    let resp = app.client.post(&hook).header("content-type", "text/plain").body("hello there").send().await.expect("post");
+    let resp = app
+        .client
+        .post(&hook)
+        .header("content-type", "text/plain")
+        .body("hello there")
+        .send()
+        .await
+        .expect("post");
     let body: Value = resp.json().await.expect("json");
     let run = wait_run(&app, body["run_id"].as_str().expect("run_id")).await;
     assert_eq!(run["output"], json!({"raw": "hello there"}));
 
-    let resp = app.client.post(app.url("/hooks/hk_doesnotexist")).json(&json!({})).send().await.expect("post");
+    let resp = app
+        .client
+        .post(app.url("/hooks/hk_doesnotexist"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     app.shutdown().await;
 }
@@ -76,16 +112,26 @@ async fn webhook_bodies_become_inputs_postgres() {
 }
 
 async fn runs_count(app: &TestApp, wf_id: &str) -> usize {
-    let list: Value = app.get(&format!("/api/v1/runs?workflow={wf_id}")).await.json().await.expect("json");
+    let list: Value = app
+        .get(&format!("/api/v1/runs?workflow={wf_id}"))
+        .await
+        .json()
+        .await
+        .expect("json");
     list["items"].as_array().map(|a| a.len()).unwrap_or(0)
 }
 
 async fn signatures(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let wf = app.create_workflow(SIGNED).await;
     let wf_id = wf["id"].as_str().expect("id").to_string();
     let hook = wf["webhook_url"].as_str().expect("webhook_url").to_string();
-    let secret = wf["webhook_secret"].as_str().expect("a secret is returned once").to_string();
+    let secret = wf["webhook_secret"]
+        .as_str()
+        .expect("a secret is returned once")
+        .to_string();
     assert!(secret.starts_with("whsec_"));
     let body = br#"{"order": 17}"#.to_vec();
     let now = chrono::Utc::now().timestamp();
@@ -104,11 +150,32 @@ async fn signatures(backend: Backend) {
         req.send()
     };
     // Missing, wrong, stale → 401 and nothing starts.
-    assert_eq!(send("msg_1", now, None).await.expect("post").status(), StatusCode::UNAUTHORIZED);
-    let wrong = sign_standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", now, &body).expect("sign");
-    assert_eq!(send("msg_1", now, Some(wrong)).await.expect("post").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send("msg_1", now, None).await.expect("post").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let wrong = sign_standard(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_1",
+        now,
+        &body,
+    )
+    .expect("sign");
+    assert_eq!(
+        send("msg_1", now, Some(wrong))
+            .await
+            .expect("post")
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
     let stale = sign_standard(&secret, "msg_1", now - 301, &body).expect("sign");
-    assert_eq!(send("msg_1", now - 301, Some(stale)).await.expect("post").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send("msg_1", now - 301, Some(stale))
+            .await
+            .expect("post")
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(runs_count(&app, &wf_id).await, 0);
 
     // Valid → 202; the same webhook-id again → the first run's id, nothing new.
@@ -126,15 +193,35 @@ async fn signatures(backend: Backend) {
     assert_eq!(runs_count(&app, &wf_id).await, 1);
 
     // Rotation: the old secret stops working.
-    let resp = app.post_json(&format!("/api/v1/workflows/{wf_id}/webhook-secret"), &json!({})).await;
+    let resp = app
+        .post_json(
+            &format!("/api/v1/workflows/{wf_id}/webhook-secret"),
+            &json!({}),
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let rotated: Value = resp.json().await.expect("json");
-    let new_secret = rotated["webhook_secret"].as_str().expect("secret").to_string();
+    let new_secret = rotated["webhook_secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
     assert_ne!(new_secret, secret);
     let old_sig = sign_standard(&secret, "msg_2", now, &body).expect("sign");
-    assert_eq!(send("msg_2", now, Some(old_sig)).await.expect("post").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send("msg_2", now, Some(old_sig))
+            .await
+            .expect("post")
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
     let new_sig = sign_standard(&new_secret, "msg_2", now, &body).expect("sign");
-    assert_eq!(send("msg_2", now, Some(new_sig)).await.expect("post").status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        send("msg_2", now, Some(new_sig))
+            .await
+            .expect("post")
+            .status(),
+        StatusCode::ACCEPTED
+    );
     app.shutdown().await;
 }
 
@@ -150,7 +237,9 @@ async fn signed_webhooks_postgres() {
 
 #[tokio::test]
 async fn synchronous_webhooks_answer_with_the_output() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
     let def = r#"
 document: { dsl: '1.0.0', namespace: hooks, name: sync, version: '1.0.0' }
 metadata:
@@ -163,7 +252,13 @@ do:
 "#;
     let wf = app.create_workflow(def).await;
     let hook = wf["webhook_url"].as_str().expect("hook");
-    let resp = app.client.post(hook).json(&json!({"user": "alice"})).send().await.expect("post");
+    let resp = app
+        .client
+        .post(hook)
+        .json(&json!({"user": "alice"}))
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body, json!({"hello": "alice"}));

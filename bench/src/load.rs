@@ -34,19 +34,34 @@ impl LoadResult {
     }
 }
 
-pub async fn run(url: &str, body: &Value, clients: usize, duration: Duration, expect: u16) -> LoadResult {
+pub async fn run(
+    url: &str,
+    body: &Value,
+    clients: usize,
+    duration: Duration,
+    expect: u16,
+) -> LoadResult {
     let payload = serde_json::to_vec(body).unwrap_or_default();
     // Warm-up: one second at the same concurrency, not counted.
     let _ = drive(url, &payload, clients, Duration::from_secs(1), expect).await;
     drive(url, &payload, clients, duration, expect).await
 }
 
-async fn drive(url: &str, payload: &[u8], clients: usize, duration: Duration, expect: u16) -> LoadResult {
+async fn drive(
+    url: &str,
+    payload: &[u8],
+    clients: usize,
+    duration: Duration,
+    expect: u16,
+) -> LoadResult {
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap_or_default();
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap_or_default();
         let url = url.to_string();
         let payload = payload.to_vec();
         tasks.push(tokio::spawn(async move {
@@ -54,7 +69,12 @@ async fn drive(url: &str, payload: &[u8], clients: usize, duration: Duration, ex
             let mut errors = 0usize;
             while Instant::now() < deadline {
                 let t0 = Instant::now();
-                let resp = client.post(&url).header("content-type", "application/json").body(payload.clone()).send().await;
+                let resp = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(payload.clone())
+                    .send()
+                    .await;
                 match resp {
                     Ok(r) if r.status().as_u16() == expect => {
                         let _ = r.bytes().await;
@@ -80,5 +100,10 @@ async fn drive(url: &str, payload: &[u8], clients: usize, duration: Duration, ex
     }
     let elapsed = start.elapsed();
     latencies.sort_unstable();
-    LoadResult { requests: latencies.len(), errors, elapsed, latencies_us: latencies }
+    LoadResult {
+        requests: latencies.len(),
+        errors,
+        elapsed,
+        latencies_us: latencies,
+    }
 }

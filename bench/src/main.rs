@@ -17,11 +17,19 @@ use serde_json::json;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let seconds: u64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(10);
     let bin = arg("--server-bin").unwrap_or_else(server::default_binary);
     let only = arg("--only");
-    let want = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == name));
+    let want = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == name))
+    };
     let dur = Duration::from_secs(seconds);
 
     if want("sandbox") {
@@ -30,7 +38,10 @@ async fn main() -> anyhow::Result<()> {
 
     let upstream = upstream::start().await?;
     let srv = server::Server::start(&bin).await?;
-    println!("\nserver: {bin} (pid {}), SQLite in a fresh temp dir", srv.pid());
+    println!(
+        "\nserver: {bin} (pid {}), SQLite in a fresh temp dir",
+        srv.pid()
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     println!("RSS idle: {:.1} MiB", srv.rss_mib());
 
@@ -46,9 +57,15 @@ async fn main() -> anyhow::Result<()> {
     }
 
     if want("reference") {
-        let hook = srv.create_workflow(&upstream::reference_workflow(&upstream.base)).await?;
-        println!("\n== reference workload (GET upstream, set, synchronous answer), every run and step durable");
-        let check = srv.post_raw(&hook, &json!({"user": "alice", "n": 1})).await?;
+        let hook = srv
+            .create_workflow(&upstream::reference_workflow(&upstream.base))
+            .await?;
+        println!(
+            "\n== reference workload (GET upstream, set, synchronous answer), every run and step durable"
+        );
+        let check = srv
+            .post_raw(&hook, &json!({"user": "alice", "n": 1}))
+            .await?;
         println!("   answer: {check}");
         for clients in [1usize, 16] {
             let r = load::run(&hook, &json!({"user": "alice", "n": 1}), clients, dur, 200).await;
@@ -58,7 +75,9 @@ async fn main() -> anyhow::Result<()> {
     }
 
     if want("three-step") {
-        let hook = srv.create_workflow(&upstream::three_step_workflow(&upstream.base)).await?;
+        let hook = srv
+            .create_workflow(&upstream::three_step_workflow(&upstream.base))
+            .await?;
         println!("\n== 3-step workflow (GET, set, POST), synchronous, every run and step durable");
         for clients in [1usize, 16] {
             let r = load::run(&hook, &json!({"user": "alice", "n": 1}), clients, dur, 200).await;

@@ -55,8 +55,15 @@ export default async function repair(ctx) {
 
 fn stats(label: &str, mut samples: Vec<Duration>) {
     samples.sort_unstable();
-    let p = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0;
-    println!("   {label}: p50 {:.3} ms  p99 {:.3} ms  (n={})", p(0.5), p(0.99), samples.len());
+    let p = |q: f64| {
+        samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
+    };
+    println!(
+        "   {label}: p50 {:.3} ms  p99 {:.3} ms  (n={})",
+        p(0.5),
+        p(0.99),
+        samples.len()
+    );
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -73,14 +80,28 @@ pub async fn run() -> anyhow::Result<()> {
     for i in 0..400 {
         let t0 = Instant::now();
         let r = engine
-            .execute(ScriptRequest { kind: ScriptKind::Task, source: "return 1;".into(), ctx: json!({}), allowed_hosts: vec![], credentials: vec![], limits: Limits::default() })
+            .execute(ScriptRequest {
+                kind: ScriptKind::Task,
+                source: "return 1;".into(),
+                ctx: json!({}),
+                allowed_hosts: vec![],
+                credentials: vec![],
+                limits: Limits::default(),
+            })
             .await;
         if i >= 20 && r.is_ok() {
             empty.push(t0.elapsed());
         }
         let t0 = Instant::now();
         let r = engine
-            .execute(ScriptRequest { kind: ScriptKind::Repair, source: FIFTY_LINES.into(), ctx: ctx.clone(), allowed_hosts: vec![], credentials: vec![], limits: Limits::default() })
+            .execute(ScriptRequest {
+                kind: ScriptKind::Repair,
+                source: FIFTY_LINES.into(),
+                ctx: ctx.clone(),
+                allowed_hosts: vec![],
+                credentials: vec![],
+                limits: Limits::default(),
+            })
             .await;
         match r {
             Ok(_) if i >= 20 => fifty.push(t0.elapsed()),

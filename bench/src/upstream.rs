@@ -23,21 +23,37 @@ impl Upstream {
 pub async fn start() -> anyhow::Result<Upstream> {
     let renamed = Arc::new(AtomicBool::new(false));
     let app = Router::new()
-        .route("/data", get(|| async { axum::Json(json!({"id":123,"name":"widget","price":9.99,"tags":["a","b"]})) }))
-        .route("/messages", post(|axum::Json(body): axum::Json<Value>| async move { axum::Json(json!({"ok": true, "echo": body})) }))
+        .route(
+            "/data",
+            get(|| async {
+                axum::Json(json!({"id":123,"name":"widget","price":9.99,"tags":["a","b"]}))
+            }),
+        )
+        .route(
+            "/messages",
+            post(|axum::Json(body): axum::Json<Value>| async move {
+                axum::Json(json!({"ok": true, "echo": body}))
+            }),
+        )
         .route("/contacts/{id}", get(contact))
         .with_state(renamed.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     // The upstream gets its own thread so the load it serves is not counted against the server.
     std::thread::spawn(move || {
-        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             rt.block_on(async move {
                 let _ = axum::serve(listener, app).await;
             });
         }
     });
-    Ok(Upstream { base: format!("http://{addr}"), renamed })
+    Ok(Upstream {
+        base: format!("http://{addr}"),
+        renamed,
+    })
 }
 
 async fn contact(State(renamed): State<Arc<AtomicBool>>, Path(id): Path<u64>) -> axum::Json<Value> {

@@ -40,7 +40,10 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::load_from(
-        &Overrides { data_dir: Some(dir.path().to_path_buf()), ..Default::default() },
+        &Overrides {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
         |_| None,
     )
     .expect("default config");
@@ -53,15 +56,24 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
                 Some(db)
             }
             Err(reason) => {
-                skip_or_fail("a PostgreSQL test", &format!("PostgreSQL unavailable: {reason}"));
+                skip_or_fail(
+                    "a PostgreSQL test",
+                    &format!("PostgreSQL unavailable: {reason}"),
+                );
                 return None;
             }
         },
     };
     tweak(&mut config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let app = Application::build(config, listener, Role::ServerAndWorkers).await.expect("app builds");
-    let boot = app.take_bootstrap().expect("first start creates the default tenant");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let app = Application::build(config, listener, Role::ServerAndWorkers)
+        .await
+        .expect("app builds");
+    let boot = app
+        .take_bootstrap()
+        .expect("first start creates the default tenant");
     let port = app.port();
     let state = app.state();
     let (tx, rx) = oneshot::channel::<()>();
@@ -109,7 +121,12 @@ impl TestApp {
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> Response {
-        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
@@ -117,7 +134,13 @@ impl TestApp {
     }
 
     pub async fn post_json_as(&self, token: &str, path: &str, body: &Value) -> Response {
-        self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.expect("request")
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn post_yaml(&self, path: &str, yaml: &str) -> Response {
@@ -142,7 +165,12 @@ impl TestApp {
 
     /// Starts a run and waits for it (`?wait=30`); returns the finished run.
     pub async fn run_and_wait(&self, workflow_id: &str, input: &Value) -> Value {
-        let resp = self.post_json(&format!("/api/v1/workflows/{workflow_id}/runs?wait=30"), input).await;
+        let resp = self
+            .post_json(
+                &format!("/api/v1/workflows/{workflow_id}/runs?wait=30"),
+                input,
+            )
+            .await;
         let status = resp.status();
         let body: Value = resp.json().await.expect("json");
         assert!(status.is_success(), "run: {status} {body}");
@@ -151,11 +179,20 @@ impl TestApp {
 
     /// A second tenant and its token, through the CLI path's admin function.
     pub async fn new_tenant(&self, name: &str) -> (String, String) {
-        let out = suture_server::admin::create_tenant_in(&self.state.db, name).await.expect("tenant");
-        (out["tenant_id"].as_str().unwrap_or_default().to_string(), out["token"].as_str().unwrap_or_default().to_string())
+        let out = suture_server::admin::create_tenant_in(&self.state.db, name)
+            .await
+            .expect("tenant");
+        (
+            out["tenant_id"].as_str().unwrap_or_default().to_string(),
+            out["token"].as_str().unwrap_or_default().to_string(),
+        )
     }
 }
 
 pub fn assert_error(body: &Value, code: &str) {
-    assert_eq!(body["error"]["code"], json!(code), "unexpected body: {body}");
+    assert_eq!(
+        body["error"]["code"],
+        json!(code),
+        "unexpected body: {body}"
+    );
 }

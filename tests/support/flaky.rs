@@ -12,13 +12,17 @@ pub struct Flaky {
 }
 
 pub async fn start(drop_first: usize, body: &'static str) -> Flaky {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let accepted = Arc::new(AtomicUsize::new(0));
     let counter = accepted.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             let n = counter.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 8192];
@@ -38,7 +42,10 @@ pub async fn start(drop_first: usize, body: &'static str) -> Flaky {
             });
         }
     });
-    Flaky { base: format!("http://{addr}"), accepted }
+    Flaky {
+        base: format!("http://{addr}"),
+        accepted,
+    }
 }
 
 impl Flaky {

@@ -2,7 +2,10 @@
 //! with `SUTURE_TEST_REQUIRE_ALL=1` a skip is a failure.
 
 pub fn require_all() -> bool {
-    matches!(std::env::var("SUTURE_TEST_REQUIRE_ALL").as_deref(), Ok("1") | Ok("true"))
+    matches!(
+        std::env::var("SUTURE_TEST_REQUIRE_ALL").as_deref(),
+        Ok("1") | Ok("true")
+    )
 }
 
 /// Prints why a test skips, or panics when every test must run.

@@ -57,21 +57,35 @@ fn contact(id: &str) -> Value {
 
 impl Vendor {
     pub async fn start() -> Vendor {
-        let inner = Arc::new(Mutex::new(Inner { mode: Some(VendorMode::Normal), ..Default::default() }));
+        let inner = Arc::new(Mutex::new(Inner {
+            mode: Some(VendorMode::Normal),
+            ..Default::default()
+        }));
         let counter = Arc::new(AtomicUsize::new(0));
         let state = (inner.clone(), counter.clone());
         let app = Router::new()
             .route("/v1/contacts/{id}", get(v1_contact))
             .route("/v2/contacts/{id}", get(v2_contact))
-            .route("/data", get(|| async { axum::Json(json!({"id":123,"name":"widget","price":9.99,"tags":["a","b"]})) }))
+            .route(
+                "/data",
+                get(|| async {
+                    axum::Json(json!({"id":123,"name":"widget","price":9.99,"tags":["a","b"]}))
+                }),
+            )
             .route("/messages", post(post_message))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind vendor");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind vendor");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Vendor { base: format!("http://{addr}"), inner, counter }
+        Vendor {
+            base: format!("http://{addr}"),
+            inner,
+            counter,
+        }
     }
 
     pub fn set_mode(&self, mode: VendorMode) {
@@ -81,25 +95,45 @@ impl Vendor {
     }
 
     pub fn hits(&self) -> Vec<String> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).hits.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .hits
+            .clone()
     }
 
     pub fn auth_seen(&self) -> Vec<String> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).auth_seen.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .auth_seen
+            .clone()
     }
 
     pub fn posted(&self) -> Vec<Value> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).posted.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .posted
+            .clone()
     }
 
     pub fn clear_hits(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).hits.clear();
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .hits
+            .clear();
     }
 }
 
 type VState = (Arc<Mutex<Inner>>, Arc<AtomicUsize>);
 
-async fn v1_contact(State((inner, counter)): State<VState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn v1_contact(
+    State((inner, counter)): State<VState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let mode = {
         let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
         g.hits.push(format!("GET /v1/contacts/{id}"));
@@ -151,13 +185,24 @@ async fn v1_contact(State((inner, counter)): State<VState>, Path(id): Path<Strin
 }
 
 async fn v2_contact(State((inner, _)): State<VState>, Path(id): Path<String>) -> Response {
-    inner.lock().unwrap_or_else(|p| p.into_inner()).hits.push(format!("GET /v2/contacts/{id}"));
+    inner
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .hits
+        .push(format!("GET /v2/contacts/{id}"));
     axum::Json(contact(&id)).into_response()
 }
 
-async fn post_message(State((inner, _)): State<VState>, axum::Json(body): axum::Json<Value>) -> Response {
+async fn post_message(
+    State((inner, _)): State<VState>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
     let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
     g.hits.push("POST /messages".into());
     g.posted.push(body.clone());
-    (StatusCode::CREATED, axum::Json(json!({"ok": true, "id": g.posted.len(), "echo": body}))).into_response()
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({"ok": true, "id": g.posted.len(), "echo": body})),
+    )
+        .into_response()
 }

@@ -22,7 +22,13 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    pub fn response(n: u32, started_at: DateTime<Utc>, took: Duration, status: u16, verdict: Verdict) -> Self {
+    pub fn response(
+        n: u32,
+        started_at: DateTime<Utc>,
+        took: Duration,
+        status: u16,
+        verdict: Verdict,
+    ) -> Self {
         let outcome = match verdict {
             Verdict::Success => "ok",
             Verdict::Transient => "transient",
@@ -40,7 +46,13 @@ impl Attempt {
         }
     }
 
-    pub fn error(n: u32, started_at: DateTime<Utc>, took: Duration, message: String, transient: bool) -> Self {
+    pub fn error(
+        n: u32,
+        started_at: DateTime<Utc>,
+        took: Duration,
+        message: String,
+        transient: bool,
+    ) -> Self {
         Self {
             attempt: n,
             started_at,

@@ -17,7 +17,9 @@ impl RunEvents {
     /// Registers interest before the caller checks the run's state, so no notice is missed.
     pub fn subscribe(&self, run: RunId) -> Arc<Notify> {
         let mut map = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(run).or_insert_with(|| Arc::new(Notify::new())).clone()
+        map.entry(run)
+            .or_insert_with(|| Arc::new(Notify::new()))
+            .clone()
     }
 
     pub fn unsubscribe(&self, run: RunId) {

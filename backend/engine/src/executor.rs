@@ -49,7 +49,13 @@ pub struct Executor {
 impl Executor {
     pub fn new(deps: Arc<EngineDeps>, events: RunEvents, worker_name: impl Into<Arc<str>>) -> Self {
         let store = Store::new(deps.db.clone());
-        Self { definitions: DefinitionCache::new(store.clone()), deps, store, events, worker_name: worker_name.into() }
+        Self {
+            definitions: DefinitionCache::new(store.clone()),
+            deps,
+            store,
+            events,
+            worker_name: worker_name.into(),
+        }
     }
 
     pub fn events(&self) -> &RunEvents {
@@ -65,7 +71,12 @@ impl Executor {
     }
 
     /// The parsed definition of a workflow version (cached; versions are immutable).
-    pub async fn definition(&self, tenant: TenantId, workflow: suture_domain::ids::WorkflowId, version: i32) -> Result<Arc<Definition>, EngineError> {
+    pub async fn definition(
+        &self,
+        tenant: TenantId,
+        workflow: suture_domain::ids::WorkflowId,
+        version: i32,
+    ) -> Result<Arc<Definition>, EngineError> {
         self.definitions.get(tenant, workflow, version).await
     }
 
@@ -100,7 +111,14 @@ impl Executor {
                 // An internal error (database down, bug) must not leave the run claimed forever:
                 // give it back so the sweeper or another worker picks it up again.
                 tracing::error!(error = %e, "run execution failed internally; requeueing");
-                self.store.requeue_claimed(run_id, &self.worker_name, Utc::now() + chrono::Duration::seconds(5)).await.ok();
+                self.store
+                    .requeue_claimed(
+                        run_id,
+                        &self.worker_name,
+                        Utc::now() + chrono::Duration::seconds(5),
+                    )
+                    .await
+                    .ok();
                 return Err(e);
             }
         };
@@ -111,7 +129,10 @@ impl Executor {
     }
 
     async fn drive(&self, run: &LoadedRun) -> Result<Disposition, EngineError> {
-        let def = self.definitions.get(run.tenant_id, run.workflow_id, run.version).await?;
+        let def = self
+            .definitions
+            .get(run.tenant_id, run.workflow_id, run.version)
+            .await?;
         let tenant = run.tenant_id;
         let started = Utc::now();
 
@@ -130,14 +151,23 @@ impl Executor {
         let done = self.store.finished_steps(tenant, run.id).await?;
         let mut position = done.len() as i32;
         let mut healed = run.healed || done.iter().any(|s| s.status == StepStatus::Healed);
-        let (mut current, mut context, mut index) = resume_point(&def, &done, workflow_input.clone());
+        let (mut current, mut context, mut index) =
+            resume_point(&def, &done, workflow_input.clone());
 
         let mut executed = 0usize;
         while let Some(i) = index {
             let Some(task) = def.tasks.get(i) else { break };
             executed += 1;
             if executed > MAX_STEPS_PER_RUN {
-                let problem = problem(FailureClass::Runtime, 500, "too many steps", format!("the run executed more than {MAX_STEPS_PER_RUN} steps; a `then` loop never ends"), &task.pointer);
+                let problem = problem(
+                    FailureClass::Runtime,
+                    500,
+                    "too many steps",
+                    format!(
+                        "the run executed more than {MAX_STEPS_PER_RUN} steps; a `then` loop never ends"
+                    ),
+                    &task.pointer,
+                );
                 return self.fail(run, problem, healed).await;
             }
             let step_id = StepId::new();
@@ -159,10 +189,20 @@ impl Executor {
                     Ok(_) => {
                         self.store
                             .insert_step(FinishedStep {
-                                id: step_id, tenant_id: tenant, run_id: run.id, position, name: task.name.clone(),
-                                status: StepStatus::Skipped, input: Some(current.clone()), output: Some(current.clone()),
-                                context: Some(context.clone()), error: None, attempts: vec![], repair_ids: vec![],
-                                started_at, duration_ms: 0,
+                                id: step_id,
+                                tenant_id: tenant,
+                                run_id: run.id,
+                                position,
+                                name: task.name.clone(),
+                                status: StepStatus::Skipped,
+                                input: Some(current.clone()),
+                                output: Some(current.clone()),
+                                context: Some(context.clone()),
+                                error: None,
+                                attempts: vec![],
+                                repair_ids: vec![],
+                                started_at,
+                                duration_ms: 0,
                             })
                             .await?;
                         position += 1;
@@ -170,15 +210,53 @@ impl Executor {
                         continue;
                     }
                     Err(e) => {
-                        let p = problem(FailureClass::Expression, 400, "invalid `if` expression", e.to_string(), &task.pointer);
-                        return self.fail_step(run, step_id, position, task, &current, &context, p, vec![], vec![], started_at, t0, healed).await;
+                        let p = problem(
+                            FailureClass::Expression,
+                            400,
+                            "invalid `if` expression",
+                            e.to_string(),
+                            &task.pointer,
+                        );
+                        return self
+                            .fail_step(
+                                run,
+                                step_id,
+                                position,
+                                task,
+                                &current,
+                                &context,
+                                p,
+                                vec![],
+                                vec![],
+                                started_at,
+                                t0,
+                                healed,
+                            )
+                            .await;
                     }
                 }
             }
 
             let task_input = match apply_input(task, &current, &scope) {
                 Ok(v) => v,
-                Err(p) => return self.fail_step(run, step_id, position, task, &current, &context, p, vec![], vec![], started_at, t0, healed).await,
+                Err(p) => {
+                    return self
+                        .fail_step(
+                            run,
+                            step_id,
+                            position,
+                            task,
+                            &current,
+                            &context,
+                            p,
+                            vec![],
+                            vec![],
+                            started_at,
+                            t0,
+                            healed,
+                        )
+                        .await;
+                }
             };
 
             let env = TaskEnv {
@@ -194,27 +272,84 @@ impl Executor {
             };
             let outcome = tasks::execute(&env, task, &task_input).await;
             match outcome {
-                TaskOutcome::Done { output: raw, attempts, repair_ids, healed: step_healed } => {
+                TaskOutcome::Done {
+                    output: raw,
+                    attempts,
+                    repair_ids,
+                    healed: step_healed,
+                } => {
                     let transformed = match apply_output(task, raw, &scope) {
                         Ok(v) => v,
-                        Err(p) => return self.fail_step(run, step_id, position, task, &task_input, &context, p, attempts, repair_ids, started_at, t0, healed).await,
+                        Err(p) => {
+                            return self
+                                .fail_step(
+                                    run,
+                                    step_id,
+                                    position,
+                                    task,
+                                    &task_input,
+                                    &context,
+                                    p,
+                                    attempts,
+                                    repair_ids,
+                                    started_at,
+                                    t0,
+                                    healed,
+                                )
+                                .await;
+                        }
                     };
                     if let Some(export) = &task.export_as {
                         match export.eval(&transformed, &scope) {
                             Ok(v) => context = v,
                             Err(e) => {
-                                let p = problem(FailureClass::Expression, 400, "invalid `export.as` expression", e.to_string(), &task.pointer);
-                                return self.fail_step(run, step_id, position, task, &task_input, &context, p, attempts, repair_ids, started_at, t0, healed).await;
+                                let p = problem(
+                                    FailureClass::Expression,
+                                    400,
+                                    "invalid `export.as` expression",
+                                    e.to_string(),
+                                    &task.pointer,
+                                );
+                                return self
+                                    .fail_step(
+                                        run,
+                                        step_id,
+                                        position,
+                                        task,
+                                        &task_input,
+                                        &context,
+                                        p,
+                                        attempts,
+                                        repair_ids,
+                                        started_at,
+                                        t0,
+                                        healed,
+                                    )
+                                    .await;
                             }
                         }
                     }
                     healed |= step_healed;
                     self.store
                         .insert_step(FinishedStep {
-                            id: step_id, tenant_id: tenant, run_id: run.id, position, name: task.name.clone(),
-                            status: if step_healed { StepStatus::Healed } else { StepStatus::Succeeded },
-                            input: Some(task_input), output: Some(transformed.clone()), context: Some(context.clone()),
-                            error: None, attempts, repair_ids, started_at, duration_ms: t0.elapsed().as_millis() as i64,
+                            id: step_id,
+                            tenant_id: tenant,
+                            run_id: run.id,
+                            position,
+                            name: task.name.clone(),
+                            status: if step_healed {
+                                StepStatus::Healed
+                            } else {
+                                StepStatus::Succeeded
+                            },
+                            input: Some(task_input),
+                            output: Some(transformed.clone()),
+                            context: Some(context.clone()),
+                            error: None,
+                            attempts,
+                            repair_ids,
+                            started_at,
+                            duration_ms: t0.elapsed().as_millis() as i64,
                         })
                         .await?;
                     position += 1;
@@ -224,16 +359,39 @@ impl Executor {
                         _ => index = next_index(&def, i),
                     }
                 }
-                TaskOutcome::Failed { problem: p, attempts, repair_ids } => {
-                    return self.fail_step(run, step_id, position, task, &task_input, &context, p, attempts, repair_ids, started_at, t0, healed).await;
+                TaskOutcome::Failed {
+                    problem: p,
+                    attempts,
+                    repair_ids,
+                } => {
+                    return self
+                        .fail_step(
+                            run,
+                            step_id,
+                            position,
+                            task,
+                            &task_input,
+                            &context,
+                            p,
+                            attempts,
+                            repair_ids,
+                            started_at,
+                            t0,
+                            healed,
+                        )
+                        .await;
                 }
                 TaskOutcome::AwaitingApproval { repair_id } => {
                     tracing::info!(repair.id = %repair_id, "repair awaits approval; run parked");
-                    self.store.park_for_approval(run.id, &self.worker_name, healed).await?;
+                    self.store
+                        .park_for_approval(run.id, &self.worker_name, healed)
+                        .await?;
                     return Ok(Disposition::WaitingApproval);
                 }
                 TaskOutcome::Requeue { not_before } => {
-                    self.store.requeue_claimed(run.id, &self.worker_name, not_before).await?;
+                    self.store
+                        .requeue_claimed(run.id, &self.worker_name, not_before)
+                        .await?;
                     self.deps.queue.enqueue_at(run.id, not_before).await?;
                     return Ok(Disposition::Requeued);
                 }
@@ -245,8 +403,21 @@ impl Executor {
             Ok(v) => v,
             Err(p) => return self.fail(run, p, healed).await,
         };
-        let status = if healed { RunStatus::Healed } else { RunStatus::Succeeded };
-        self.store.finish_run(run.id, &self.worker_name, status, Some(output), None, healed).await?;
+        let status = if healed {
+            RunStatus::Healed
+        } else {
+            RunStatus::Succeeded
+        };
+        self.store
+            .finish_run(
+                run.id,
+                &self.worker_name,
+                status,
+                Some(output),
+                None,
+                healed,
+            )
+            .await?;
         Ok(Disposition::Finished(status))
     }
 
@@ -268,24 +439,54 @@ impl Executor {
     ) -> Result<Disposition, EngineError> {
         self.store
             .insert_step(FinishedStep {
-                id: step_id, tenant_id: run.tenant_id, run_id: run.id, position, name: task.name.clone(),
-                status: StepStatus::Failed, input: Some(input.clone()), output: None, context: Some(context.clone()),
-                error: Some(serde_json::to_value(&problem).unwrap_or(Value::Null)), attempts, repair_ids,
-                started_at, duration_ms: t0.elapsed().as_millis() as i64,
+                id: step_id,
+                tenant_id: run.tenant_id,
+                run_id: run.id,
+                position,
+                name: task.name.clone(),
+                status: StepStatus::Failed,
+                input: Some(input.clone()),
+                output: None,
+                context: Some(context.clone()),
+                error: Some(serde_json::to_value(&problem).unwrap_or(Value::Null)),
+                attempts,
+                repair_ids,
+                started_at,
+                duration_ms: t0.elapsed().as_millis() as i64,
             })
             .await?;
         self.fail(run, problem, healed).await
     }
 
-    async fn fail(&self, run: &LoadedRun, problem: Problem, healed: bool) -> Result<Disposition, EngineError> {
+    async fn fail(
+        &self,
+        run: &LoadedRun,
+        problem: Problem,
+        healed: bool,
+    ) -> Result<Disposition, EngineError> {
         tracing::info!(error.type = %problem.r#type, error.title = %problem.title, "run failed");
         let error = serde_json::to_value(&problem).unwrap_or(Value::Null);
-        self.store.finish_run(run.id, &self.worker_name, RunStatus::Failed, None, Some(error), healed).await?;
+        self.store
+            .finish_run(
+                run.id,
+                &self.worker_name,
+                RunStatus::Failed,
+                None,
+                Some(error),
+                healed,
+            )
+            .await?;
         Ok(Disposition::Finished(RunStatus::Failed))
     }
 }
 
-pub(crate) fn problem(class: FailureClass, status: u16, title: &str, detail: impl Into<String>, pointer: &str) -> Problem {
+pub(crate) fn problem(
+    class: FailureClass,
+    status: u16,
+    title: &str,
+    detail: impl Into<String>,
+    pointer: &str,
+) -> Problem {
     Problem {
         r#type: class.dsl_type_uri().to_string(),
         status,
@@ -303,79 +504,164 @@ fn next_index(def: &Definition, i: usize) -> Option<usize> {
     }
 }
 
+/// `"/email: \"x\" is not a \"email\"; /: \"age\" is a required property"`.
+pub(crate) fn describe_violations(violations: &[suture_domain::contract::Violation]) -> String {
+    violations
+        .iter()
+        .map(violation_text)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One violation as `<pointer>: <message>`, the form the healer's error signature parses.
+pub(crate) fn violation_text(v: &suture_domain::contract::Violation) -> String {
+    let at = if v.instance_path.is_empty() {
+        "/"
+    } else {
+        &v.instance_path
+    };
+    format!("{at}: {}", v.message)
+}
+
 fn truthy(v: &Value) -> bool {
     !matches!(v, Value::Null | Value::Bool(false))
 }
 
 fn prepare_workflow_input(def: &Definition, input: &Value) -> Result<Value, Problem> {
     if let Some(spec) = &def.input {
-        if let Some(schema) = &spec.schema {
-            if let Err(violations) = schema.validate(input) {
-                let detail = violations.iter().map(|v| format!("{}: {}", if v.instance_path.is_empty() { "/" } else { &v.instance_path }, v.message)).collect::<Vec<_>>().join("; ");
-                return Err(problem(FailureClass::Validation, 400, "workflow input does not match input.schema", detail, "/input"));
-            }
+        if let Some(schema) = &spec.schema
+            && let Err(violations) = schema.validate(input)
+        {
+            return Err(problem(
+                FailureClass::Validation,
+                400,
+                "workflow input does not match input.schema",
+                describe_violations(&violations),
+                "/input",
+            ));
         }
         if let Some(from) = &spec.from {
-            return from.eval(input, &Scope { input: input.clone(), ..Scope::default() }).map_err(|e| {
-                problem(FailureClass::Expression, 400, "invalid workflow `input.from` expression", e.to_string(), "/input/from")
-            });
+            return from
+                .eval(
+                    input,
+                    &Scope {
+                        input: input.clone(),
+                        ..Scope::default()
+                    },
+                )
+                .map_err(|e| {
+                    problem(
+                        FailureClass::Expression,
+                        400,
+                        "invalid workflow `input.from` expression",
+                        e.to_string(),
+                        "/input/from",
+                    )
+                });
         }
     }
     Ok(input.clone())
 }
 
 fn finish_workflow_output(def: &Definition, current: Value) -> Result<Value, Problem> {
-    let Some(spec) = &def.output else { return Ok(current) };
+    let Some(spec) = &def.output else {
+        return Ok(current);
+    };
     let out = match &spec.as_ {
         Some(t) => t.eval(&current, &Scope::default()).map_err(|e| {
-            problem(FailureClass::Expression, 400, "invalid workflow `output.as` expression", e.to_string(), "/output/as")
+            problem(
+                FailureClass::Expression,
+                400,
+                "invalid workflow `output.as` expression",
+                e.to_string(),
+                "/output/as",
+            )
         })?,
         None => current,
     };
-    if let Some(schema) = &spec.schema {
-        if let Err(v) = schema.validate(&out) {
-            let detail = v.iter().map(|v| format!("{}: {}", v.instance_path, v.message)).collect::<Vec<_>>().join("; ");
-            return Err(problem(FailureClass::Validation, 400, "workflow output does not match output.schema", detail, "/output"));
-        }
+    if let Some(schema) = &spec.schema
+        && let Err(violations) = schema.validate(&out)
+    {
+        return Err(problem(
+            FailureClass::Validation,
+            400,
+            "workflow output does not match output.schema",
+            describe_violations(&violations),
+            "/output",
+        ));
     }
     Ok(out)
 }
 
 fn apply_input(task: &TaskDef, current: &Value, scope: &Scope) -> Result<Value, Problem> {
-    let Some(spec) = &task.input else { return Ok(current.clone()) };
-    if let Some(schema) = &spec.schema {
-        if let Err(v) = schema.validate(current) {
-            let detail = v.iter().map(|v| format!("{}: {}", v.instance_path, v.message)).collect::<Vec<_>>().join("; ");
-            return Err(problem(FailureClass::Validation, 400, "task input does not match input.schema", detail, &task.pointer));
-        }
+    let Some(spec) = &task.input else {
+        return Ok(current.clone());
+    };
+    if let Some(schema) = &spec.schema
+        && let Err(violations) = schema.validate(current)
+    {
+        return Err(problem(
+            FailureClass::Validation,
+            400,
+            "task input does not match input.schema",
+            describe_violations(&violations),
+            &task.pointer,
+        ));
     }
     match &spec.from {
-        Some(t) => t.eval(current, scope).map_err(|e| problem(FailureClass::Expression, 400, "invalid `input.from` expression", e.to_string(), &task.pointer)),
+        Some(t) => t.eval(current, scope).map_err(|e| {
+            problem(
+                FailureClass::Expression,
+                400,
+                "invalid `input.from` expression",
+                e.to_string(),
+                &task.pointer,
+            )
+        }),
         None => Ok(current.clone()),
     }
 }
 
 fn apply_output(task: &TaskDef, raw: Value, scope: &Scope) -> Result<Value, Problem> {
     match task.output.as_ref().and_then(|o| o.as_.as_ref()) {
-        Some(t) => t.eval(&raw, scope).map_err(|e| problem(FailureClass::Expression, 400, "invalid `output.as` expression", e.to_string(), &task.pointer)),
+        Some(t) => t.eval(&raw, scope).map_err(|e| {
+            problem(
+                FailureClass::Expression,
+                400,
+                "invalid `output.as` expression",
+                e.to_string(),
+                &task.pointer,
+            )
+        }),
         None => Ok(raw),
     }
 }
 
 /// Where a run continues: after its last finished step, or at its last failed step (a run
 /// resumed after a human fix re-executes the task that failed, never the ones that finished).
-fn resume_point(def: &Definition, done: &[StepState], workflow_input: Value) -> (Value, Value, Option<usize>) {
+fn resume_point(
+    def: &Definition,
+    done: &[StepState],
+    workflow_input: Value,
+) -> (Value, Value, Option<usize>) {
     // The state before the failed step is the last successful (or skipped) step's.
     let last_ok = done.iter().rev().find(|s| s.status != StepStatus::Failed);
     let (current, context) = match last_ok {
-        Some(s) => (s.output.clone().unwrap_or(Value::Null), s.context.clone().unwrap_or_else(|| json!({}))),
+        Some(s) => (
+            s.output.clone().unwrap_or(Value::Null),
+            s.context.clone().unwrap_or_else(|| json!({})),
+        ),
         None => (workflow_input, json!({})),
     };
     let index = match done.last() {
         None => Some(0),
         Some(last) => {
             let idx = def.tasks.iter().position(|t| t.name == last.name);
-            if last.status == StepStatus::Failed { idx } else { idx.and_then(|i| next_index(def, i)) }
+            if last.status == StepStatus::Failed {
+                idx
+            } else {
+                idx.and_then(|i| next_index(def, i))
+            }
         }
     };
     (current, context, index)

@@ -37,12 +37,16 @@ pub enum RunQueue {
 
 impl RunQueue {
     pub async fn sqlite(pool: &apalis_sqlite::SqlitePool) -> Result<Self, EngineError> {
-        SqliteStorage::setup(pool).await.map_err(|e| EngineError::Queue(e.to_string()))?;
+        SqliteStorage::setup(pool)
+            .await
+            .map_err(|e| EngineError::Queue(e.to_string()))?;
         let config = apalis_sqlite::Config::default()
             .queue(RUN_QUEUE)
             .batch_size(16)
             .heartbeat_interval(Duration::from_secs(10));
-        Ok(RunQueue::Sqlite(SqliteStorage::new(pool).with_config(config)))
+        Ok(RunQueue::Sqlite(
+            SqliteStorage::new(pool).with_config(config),
+        ))
     }
 
     pub async fn postgres(pool: &apalis_postgres::PgPool) -> Result<Self, EngineError> {
@@ -50,12 +54,16 @@ impl RunQueue {
             .execute(pool)
             .await
             .map_err(|e| EngineError::Queue(format!("creating the hstore extension: {e}")))?;
-        PostgresStorage::setup(pool).await.map_err(|e| EngineError::Queue(e.to_string()))?;
+        PostgresStorage::setup(pool)
+            .await
+            .map_err(|e| EngineError::Queue(e.to_string()))?;
         let config = apalis_postgres::Config::default()
             .queue(RUN_QUEUE)
             .batch_size(16)
             .heartbeat_interval(Duration::from_secs(10));
-        Ok(RunQueue::Postgres(PostgresStorage::new(pool).with_config(config)))
+        Ok(RunQueue::Postgres(
+            PostgresStorage::new(pool).with_config(config),
+        ))
     }
 
     pub async fn enqueue(&self, run: RunId) -> Result<(), EngineError> {
@@ -67,7 +75,10 @@ impl RunQueue {
     }
 
     async fn push(&self, run: RunId, when: Option<DateTime<Utc>>) -> Result<(), EngineError> {
-        let job = RunJob { v: 1, run_id: run.as_uuid() };
+        let job = RunJob {
+            v: 1,
+            run_id: run.as_uuid(),
+        };
         let mut builder = TaskBuilder::new(job).max_attempts(3);
         if let Some(when) = when {
             let delay = (when - Utc::now()).to_std().unwrap_or(Duration::ZERO);
@@ -75,8 +86,16 @@ impl RunQueue {
         }
         let task = builder.build();
         match self {
-            RunQueue::Sqlite(s) => s.clone().push_task(task).await.map_err(|e| EngineError::Queue(e.to_string())),
-            RunQueue::Postgres(s) => s.clone().push_task(task).await.map_err(|e| EngineError::Queue(e.to_string())),
+            RunQueue::Sqlite(s) => s
+                .clone()
+                .push_task(task)
+                .await
+                .map_err(|e| EngineError::Queue(e.to_string())),
+            RunQueue::Postgres(s) => s
+                .clone()
+                .push_task(task)
+                .await
+                .map_err(|e| EngineError::Queue(e.to_string())),
             RunQueue::Inline => Ok(()),
         }
     }
@@ -123,7 +142,10 @@ async fn run_workers_until(
                 .data(executor)
                 .concurrency(concurrency)
                 .build(handle);
-            worker.run_until(shutdown).await.map_err(|e| EngineError::Queue(e.to_string()))
+            worker
+                .run_until(shutdown)
+                .await
+                .map_err(|e| EngineError::Queue(e.to_string()))
         }
         RunQueue::Postgres(storage) => {
             let worker = WorkerBuilder::new(name)
@@ -131,7 +153,10 @@ async fn run_workers_until(
                 .data(executor)
                 .concurrency(concurrency)
                 .build(handle);
-            worker.run_until(shutdown).await.map_err(|e| EngineError::Queue(e.to_string()))
+            worker
+                .run_until(shutdown)
+                .await
+                .map_err(|e| EngineError::Queue(e.to_string()))
         }
         RunQueue::Inline => {
             shutdown.await.ok();

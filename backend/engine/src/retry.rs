@@ -71,7 +71,10 @@ mod tests {
     #[test]
     fn retry_after_is_honoured() {
         let p = RetryPolicy::default();
-        assert_eq!(p.delay_before(2, Some(Duration::from_secs(1))), Duration::from_secs(1));
+        assert_eq!(
+            p.delay_before(2, Some(Duration::from_secs(1))),
+            Duration::from_secs(1)
+        );
         let now = chrono::Utc::now();
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
         let later = (now + chrono::Duration::seconds(10)).to_rfc2822();

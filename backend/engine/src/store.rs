@@ -85,7 +85,11 @@ impl Store {
 
     pub async fn claim_run(&self, id: RunId, worker: &str) -> Result<bool, EngineError> {
         let now = Utc::now();
-        Ok(self.db.runs().claim(id, worker, now, now - STALE_AFTER).await?)
+        Ok(self
+            .db
+            .runs()
+            .claim(id, worker, now, now - STALE_AFTER)
+            .await?)
     }
 
     pub async fn heartbeat(&self, id: RunId, worker: &str) -> Result<bool, EngineError> {
@@ -93,7 +97,12 @@ impl Store {
     }
 
     pub async fn load_run(&self, id: RunId, worker: &str) -> Result<LoadedRun, EngineError> {
-        let run = self.db.runs().claimed(id, worker).await?.ok_or_else(|| EngineError::RunNotFound(id.to_string()))?;
+        let run = self
+            .db
+            .runs()
+            .claimed(id, worker)
+            .await?
+            .ok_or_else(|| EngineError::RunNotFound(id.to_string()))?;
         Ok(LoadedRun {
             id,
             tenant_id: TenantId::from_uuid(run.tenant_id),
@@ -105,18 +114,36 @@ impl Store {
         })
     }
 
-    pub async fn version_source(&self, tenant: TenantId, workflow: WorkflowId, version: i32) -> Result<VersionSource, EngineError> {
+    pub async fn version_source(
+        &self,
+        tenant: TenantId,
+        workflow: WorkflowId,
+        version: i32,
+    ) -> Result<VersionSource, EngineError> {
         let v = self
             .db
             .workflows()
             .version(tenant, workflow, version)
             .await?
-            .ok_or_else(|| EngineError::Internal(format!("workflow {workflow} has no version {version}")))?;
-        let format = if v.source_format == "json" { SourceFormat::Json } else { SourceFormat::Yaml };
-        Ok(VersionSource { source: v.source, format })
+            .ok_or_else(|| {
+                EngineError::Internal(format!("workflow {workflow} has no version {version}"))
+            })?;
+        let format = if v.source_format == "json" {
+            SourceFormat::Json
+        } else {
+            SourceFormat::Yaml
+        };
+        Ok(VersionSource {
+            source: v.source,
+            format,
+        })
     }
 
-    pub async fn finished_steps(&self, tenant: TenantId, run: RunId) -> Result<Vec<StepState>, EngineError> {
+    pub async fn finished_steps(
+        &self,
+        tenant: TenantId,
+        run: RunId,
+    ) -> Result<Vec<StepState>, EngineError> {
         let rows = self.db.steps().list_for_run(tenant, run).await?;
         Ok(rows
             .into_iter()
@@ -145,7 +172,12 @@ impl Store {
                 error: step.error,
                 context: step.context,
                 attempts: serde_json::to_value(&step.attempts).unwrap_or(Value::Array(vec![])),
-                repair_ids: Value::Array(step.repair_ids.iter().map(|r| Value::String(r.to_string())).collect()),
+                repair_ids: Value::Array(
+                    step.repair_ids
+                        .iter()
+                        .map(|r| Value::String(r.to_string()))
+                        .collect(),
+                ),
                 started_at: step.started_at,
                 finished_at: Some(finished_at),
                 duration_ms: step.duration_ms,
@@ -163,27 +195,54 @@ impl Store {
         error: Option<Value>,
         healed: bool,
     ) -> Result<bool, EngineError> {
-        Ok(self.db.runs().finish(id, worker, status, output, error, healed).await?)
+        Ok(self
+            .db
+            .runs()
+            .finish(id, worker, status, output, error, healed)
+            .await?)
     }
 
-    pub async fn park_for_approval(&self, id: RunId, worker: &str, healed: bool) -> Result<bool, EngineError> {
-        Ok(self.db.runs().finish(id, worker, RunStatus::WaitingApproval, None, None, healed).await?)
+    pub async fn park_for_approval(
+        &self,
+        id: RunId,
+        worker: &str,
+        healed: bool,
+    ) -> Result<bool, EngineError> {
+        Ok(self
+            .db
+            .runs()
+            .finish(id, worker, RunStatus::WaitingApproval, None, None, healed)
+            .await?)
     }
 
     /// Gives a run this worker holds back to the queue, due at `not_before`.
-    pub async fn requeue_claimed(&self, id: RunId, worker: &str, not_before: DateTime<Utc>) -> Result<bool, EngineError> {
+    pub async fn requeue_claimed(
+        &self,
+        id: RunId,
+        worker: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<bool, EngineError> {
         Ok(self.db.runs().requeue(id, worker, Some(not_before)).await?)
     }
 
     pub async fn run_is_settled(&self, tenant: TenantId, id: RunId) -> Result<bool, EngineError> {
-        let run = self.db.runs().find(tenant, id).await?.ok_or_else(|| EngineError::RunNotFound(id.to_string()))?;
+        let run = self
+            .db
+            .runs()
+            .find(tenant, id)
+            .await?
+            .ok_or_else(|| EngineError::RunNotFound(id.to_string()))?;
         let status: RunStatus = run.status.parse().unwrap_or(RunStatus::Failed);
         Ok(!matches!(status, RunStatus::Queued | RunStatus::Running))
     }
 
     /// Runs that lost their worker (stale heartbeat) or their job (queued, due, and older
     /// than `lost_before`); all tenants.
-    pub async fn lost_runs(&self, stale_before: DateTime<Utc>, lost_before: DateTime<Utc>) -> Result<Vec<(RunId, bool)>, EngineError> {
+    pub async fn lost_runs(
+        &self,
+        stale_before: DateTime<Utc>,
+        lost_before: DateTime<Utc>,
+    ) -> Result<Vec<(RunId, bool)>, EngineError> {
         let mut out: Vec<(RunId, bool)> = self
             .db
             .runs()
@@ -211,7 +270,12 @@ impl Store {
             "DELETE FROM Jobs WHERE status IN ('Done', 'Killed', 'Failed') AND done_at IS NOT NULL AND done_at < ?",
             [before.timestamp().into()],
         );
-        let res = self.db.conn.execute_raw(stmt).await.map_err(suture_storage::StorageError::from)?;
+        let res = self
+            .db
+            .conn
+            .execute_raw(stmt)
+            .await
+            .map_err(suture_storage::StorageError::from)?;
         Ok(res.rows_affected())
     }
 }

@@ -40,10 +40,24 @@ impl Sweeper {
                 tracing::warn!(error = %e, "sweep failed");
             }
             purges += 1;
-            if purges % 12 == 0 {
-                if let Err(e) = self.store.purge_finished_jobs(Utc::now() - chrono::TimeDelta::minutes(10)).await {
-                    tracing::warn!(error = %e, "purging finished queue jobs failed");
-                }
+            if purges.is_multiple_of(12)
+                && let Err(e) = self
+                    .store
+                    .purge_finished_jobs(Utc::now() - chrono::TimeDelta::minutes(10))
+                    .await
+            {
+                tracing::warn!(error = %e, "purging finished queue jobs failed");
+            }
+            // Webhook delivery ids are remembered for 24 h (de-duplication window).
+            if purges.is_multiple_of(720)
+                && let Err(e) = self
+                    .deps
+                    .db
+                    .deliveries()
+                    .purge_older_than(Utc::now() - chrono::TimeDelta::hours(24))
+                    .await
+            {
+                tracing::warn!(error = %e, "purging old webhook deliveries failed");
             }
         }
     }
@@ -51,7 +65,10 @@ impl Sweeper {
     /// One pass; public so tests can drive it without waiting.
     pub async fn sweep_once(&self) -> Result<usize, crate::EngineError> {
         let now = Utc::now();
-        let runs = self.store.lost_runs(now - STALE_AFTER, now - LOST_AFTER).await?;
+        let runs = self
+            .store
+            .lost_runs(now - STALE_AFTER, now - LOST_AFTER)
+            .await?;
         // Enqueueing is enough: the claim takes a queued run, or a running one whose worker
         // stopped beating, and refuses every other case.
         for (run, was_running) in &runs {

@@ -14,7 +14,10 @@ use suture_sandbox::{Engine, InjectedCredential, Limits, ScriptKind, ScriptReque
 use suture_storage::Db;
 use suture_storage::entities::{antibodies, repairs};
 
-use crate::{Candidate, FailureContext, Generator, ResponseMapping, builtin_generators, compose, error_signature, fingerprint, provenance_check};
+use crate::{
+    Candidate, FailureContext, Generator, ResponseMapping, builtin_generators, compose,
+    error_signature, fingerprint, provenance_check,
+};
 
 /// At most this many candidates are executed per failure, so a pathological failure cannot
 /// hold a worker for long.
@@ -40,9 +43,18 @@ pub struct HealRequest {
 
 #[derive(Debug)]
 pub enum HealOutcome {
-    Healed { output: Value, repair_id: RepairId, reused: bool },
-    AwaitingApproval { repair_id: RepairId },
-    Unhealed { reason: String, repair_ids: Vec<RepairId> },
+    Healed {
+        output: Value,
+        repair_id: RepairId,
+        reused: bool,
+    },
+    AwaitingApproval {
+        repair_id: RepairId,
+    },
+    Unhealed {
+        reason: String,
+        repair_ids: Vec<RepairId>,
+    },
 }
 
 #[derive(Clone)]
@@ -70,19 +82,41 @@ impl Healer {
         Self::with_generators(db, sandbox, builtin_generators())
     }
 
-    pub fn with_generators(db: Db, sandbox: Arc<dyn Engine>, generators: Vec<Box<dyn Generator>>) -> Self {
-        Self { inner: Arc::new(Inner { db, sandbox, generators }) }
+    pub fn with_generators(
+        db: Db,
+        sandbox: Arc<dyn Engine>,
+        generators: Vec<Box<dyn Generator>>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                sandbox,
+                generators,
+            }),
+        }
     }
 
     #[tracing::instrument(skip_all, fields(tenant.id = %req.tenant, run.id = %req.run_id, step.name = %req.task_name))]
     pub async fn heal(&self, req: HealRequest) -> HealOutcome {
         let signature = error_signature(&req.failure);
-        let fp = fingerprint(&req.tenant.to_string(), &req.tool, &req.operation, req.class.as_str(), &signature);
+        let fp = fingerprint(
+            &req.tenant.to_string(),
+            &req.tool,
+            &req.operation,
+            req.class.as_str(),
+            &signature,
+        );
         let mut repair_ids = Vec::new();
         let mut reasons: Vec<String> = Vec::new();
 
         // 1. A known failure: re-apply its antibody (still validated).
-        match self.inner.db.antibodies().find_active(req.tenant, &fp).await {
+        match self
+            .inner
+            .db
+            .antibodies()
+            .find_active(req.tenant, &fp)
+            .await
+        {
             Ok(Some(ab)) => {
                 let candidate = Candidate {
                     generator: ab.generator.clone(),
@@ -91,18 +125,32 @@ impl Healer {
                 };
                 let trial = self.try_candidate(&req, &candidate).await;
                 let antibody = AntibodyId::from_uuid(ab.id);
-                let outcome = if trial.accepted { "accepted" } else { "rejected" };
-                match self.record(&req, &fp, &candidate, &trial, outcome, true, Some(antibody)).await {
+                let outcome = if trial.accepted {
+                    "accepted"
+                } else {
+                    "rejected"
+                };
+                match self
+                    .record(&req, &fp, &candidate, &trial, outcome, true, Some(antibody))
+                    .await
+                {
                     Ok(id) => repair_ids.push(id),
                     Err(e) => tracing::error!(error = %e, "recording a repair failed"),
                 }
                 if trial.accepted {
                     let _ = self.inner.db.antibodies().record_use(antibody).await;
                     if let (Some(output), Some(id)) = (trial.output, repair_ids.last().copied()) {
-                        return HealOutcome::Healed { output, repair_id: id, reused: true };
+                        return HealOutcome::Healed {
+                            output,
+                            repair_id: id,
+                            reused: true,
+                        };
                     }
                 } else {
-                    reasons.push(format!("the stored antibody no longer fits: {}", trial.reasons.join("; ")));
+                    reasons.push(format!(
+                        "the stored antibody no longer fits: {}",
+                        trial.reasons.join("; ")
+                    ));
                 }
             }
             Ok(None) => {}
@@ -120,23 +168,37 @@ impl Healer {
                 tried += 1;
                 let mut candidate = candidate;
                 let mut trial = self.try_candidate(&req, &candidate).await;
-                if !trial.accepted && trial.output.is_some() && generator.name() != ResponseMapping.name() {
+                if !trial.accepted
+                    && trial.output.is_some()
+                    && generator.name() != ResponseMapping.name()
+                {
                     // A repair that reached the vendor again (a moved endpoint) may return a
                     // body in a new shape too: map that body and compose the two scripts.
-                    if let Some((composed, composed_trial)) = self.compose_with_mapping(&req, &candidate, &trial).await {
+                    if let Some((composed, composed_trial)) =
+                        self.compose_with_mapping(&req, &candidate, &trial).await
+                    {
                         candidate = composed;
                         trial = composed_trial;
                     }
                 }
                 if !trial.accepted {
-                    reasons.push(format!("{}: {}", candidate.generator, trial.reasons.join("; ")));
-                    match self.record(&req, &fp, &candidate, &trial, "rejected", false, None).await {
+                    reasons.push(format!(
+                        "{}: {}",
+                        candidate.generator,
+                        trial.reasons.join("; ")
+                    ));
+                    match self
+                        .record(&req, &fp, &candidate, &trial, "rejected", false, None)
+                        .await
+                    {
                         Ok(id) => repair_ids.push(id),
                         Err(e) => tracing::error!(error = %e, "recording a repair failed"),
                     }
                     continue;
                 }
-                let Some(output) = trial.output.clone() else { continue };
+                let Some(output) = trial.output.clone() else {
+                    continue;
+                };
                 let (outcome, status) = match req.mode {
                     HealMode::Auto => ("accepted", "active"),
                     _ => ("pending_approval", "candidate"),
@@ -170,12 +232,28 @@ impl Healer {
                         None
                     }
                 };
-                match self.record_with_id(repair_id, &req, &fp, &candidate, &trial, outcome, false, antibody_id).await {
+                match self
+                    .record_with_id(
+                        repair_id,
+                        &req,
+                        &fp,
+                        &candidate,
+                        &trial,
+                        outcome,
+                        false,
+                        antibody_id,
+                    )
+                    .await
+                {
                     Ok(id) => repair_ids.push(id),
                     Err(e) => tracing::error!(error = %e, "recording a repair failed"),
                 }
                 return match req.mode {
-                    HealMode::Auto => HealOutcome::Healed { output, repair_id, reused: false },
+                    HealMode::Auto => HealOutcome::Healed {
+                        output,
+                        repair_id,
+                        reused: false,
+                    },
                     _ => HealOutcome::AwaitingApproval { repair_id },
                 };
             }
@@ -188,11 +266,18 @@ impl Healer {
         HealOutcome::Unhealed { reason, repair_ids }
     }
 
-    async fn compose_with_mapping(&self, req: &HealRequest, first: &Candidate, trial: &Trial) -> Option<(Candidate, Trial)> {
+    async fn compose_with_mapping(
+        &self,
+        req: &HealRequest,
+        first: &Candidate,
+        trial: &Trial,
+    ) -> Option<(Candidate, Trial)> {
         let body = trial.output.clone()?;
         let reshaped = req.failure.with_response_body(body);
         for mapping in ResponseMapping.generate(&reshaped).await {
-            let Ok(composed) = compose(first, &mapping) else { continue };
+            let Ok(composed) = compose(first, &mapping) else {
+                continue;
+            };
             let composed_trial = self.try_candidate(req, &composed).await;
             if composed_trial.accepted {
                 return Some((composed, composed_trial));
@@ -219,7 +304,15 @@ impl Healer {
                     Some(schema) => {
                         if let Err(violations) = schema.validate(&out.output) {
                             reasons.extend(violations.iter().map(|v| {
-                                format!("output {} {}", if v.instance_path.is_empty() { "/" } else { &v.instance_path }, v.message)
+                                format!(
+                                    "output {} {}",
+                                    if v.instance_path.is_empty() {
+                                        "/"
+                                    } else {
+                                        &v.instance_path
+                                    },
+                                    v.message
+                                )
                             }));
                         }
                     }
@@ -232,7 +325,12 @@ impl Healer {
                 // No invented data: every value must come from what the vendor returned in this
                 // attempt — the failing response or what the script fetched from the vendor.
                 let mut seen: Vec<&Value> = Vec::new();
-                if let Some(body) = req.failure.response.as_ref().and_then(|r| r.body_json.as_ref()) {
+                if let Some(body) = req
+                    .failure
+                    .response
+                    .as_ref()
+                    .and_then(|r| r.body_json.as_ref())
+                {
                     seen.push(body);
                 }
                 for f in &out.fetches {
@@ -240,10 +338,10 @@ impl Healer {
                         seen.push(j);
                     }
                 }
-                if reasons.is_empty() {
-                    if let Err(invented) = provenance_check(&out.output, &seen) {
-                        reasons.extend(invented.into_iter().map(|i| format!("invented data: {i}")));
-                    }
+                if reasons.is_empty()
+                    && let Err(invented) = provenance_check(&out.output, &seen)
+                {
+                    reasons.extend(invented.into_iter().map(|i| format!("invented data: {i}")));
                 }
                 Trial {
                     accepted: reasons.is_empty(),
@@ -274,7 +372,17 @@ impl Healer {
         reused: bool,
         antibody: Option<AntibodyId>,
     ) -> Result<RepairId, suture_storage::StorageError> {
-        self.record_with_id(RepairId::new(), req, fp, candidate, trial, outcome, reused, antibody).await
+        self.record_with_id(
+            RepairId::new(),
+            req,
+            fp,
+            candidate,
+            trial,
+            outcome,
+            reused,
+            antibody,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]

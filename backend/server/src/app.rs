@@ -56,8 +56,13 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config, listener: TcpListener, role: Role) -> anyhow::Result<Self> {
-        let local_addr = listener.local_addr().context("reading the listener's address")?;
-        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local_addr}"));
+        let local_addr = listener
+            .local_addr()
+            .context("reading the listener's address")?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"));
         let (state, bootstrap) = Self::wire(config, public_url).await?;
         Ok(Self {
             listener: Some(listener),
@@ -71,35 +76,67 @@ impl Application {
     pub async fn build_workers_only(config: Config) -> anyhow::Result<Self> {
         let public_url = config.public_url.clone().unwrap_or_default();
         let (state, _) = Self::wire(config, public_url).await?;
-        Ok(Self { listener: None, local_addr: None, state, bootstrap: Mutex::new(None), run_workers: true })
+        Ok(Self {
+            listener: None,
+            local_addr: None,
+            state,
+            bootstrap: Mutex::new(None),
+            run_workers: true,
+        })
     }
 
-    async fn wire(config: Config, public_url: String) -> anyhow::Result<(AppState, Option<Bootstrap>)> {
+    async fn wire(
+        config: Config,
+        public_url: String,
+    ) -> anyhow::Result<(AppState, Option<Bootstrap>)> {
         if config.uses_embedded_sqlite() {
-            std::fs::create_dir_all(&config.data_dir)
-                .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("creating the data directory {}", config.data_dir.display())
+            })?;
         }
-        let db = suture_storage::connect(&config.effective_database_url()).await.context("connecting to the database")?;
-        suture_storage::migrate(&db).await.context("migrating the database")?;
+        let db = suture_storage::connect(&config.effective_database_url())
+            .await
+            .context("connecting to the database")?;
+        suture_storage::migrate(&db)
+            .await
+            .context("migrating the database")?;
         let queue = match db.backend {
             Backend::Sqlite => RunQueue::sqlite(db.conn.get_sqlite_connection_pool()).await?,
             Backend::Postgres => RunQueue::postgres(db.conn.get_postgres_connection_pool()).await?,
         };
-        let egress = EgressClient::new(EgressPolicy { allow_private: config.egress_allow_private })
-            .context("building the outbound HTTP client")?;
+        let egress = EgressClient::new(EgressPolicy {
+            allow_private: config.egress_allow_private,
+        })
+        .context("building the outbound HTTP client")?;
         let sandbox: Arc<dyn suture_sandbox::Engine> = Arc::new(QuickJsEngine::new(egress.clone()));
         let healer = Healer::new(db.clone(), sandbox.clone());
-        let deps = Arc::new(EngineDeps { db: db.clone(), egress, sandbox, healer, queue });
+        let deps = Arc::new(EngineDeps {
+            db: db.clone(),
+            egress,
+            sandbox,
+            healer,
+            queue,
+        });
         let events = RunEvents::default();
         let worker_name = format!("suture-{}", std::process::id());
         let executor = Arc::new(Executor::new(deps.clone(), events.clone(), worker_name));
-        let bootstrap = bootstrap::first_start(&db).await.context("creating the default tenant")?;
-        let app = App { config, db, deps, executor, events, public_url };
+        let bootstrap = bootstrap::first_start(&db)
+            .await
+            .context("creating the default tenant")?;
+        let app = App {
+            config,
+            db,
+            deps,
+            executor,
+            events,
+            public_url,
+        };
         Ok((AppState(Arc::new(app)), bootstrap))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
+        self.local_addr
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
     pub fn port(&self) -> u16 {
@@ -112,18 +149,27 @@ impl Application {
 
     /// What the first start created, for tests; `print_bootstrap` shows it once on stdout.
     pub fn take_bootstrap(&self) -> Option<Bootstrap> {
-        self.bootstrap.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.bootstrap
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     pub fn print_bootstrap(&self) {
         if let Some(b) = self.take_bootstrap() {
             println!("First start: created tenant `default` with user `admin`.");
-            println!("  dashboard login: admin / {}   (shown once; change it after logging in)", b.admin_password);
+            println!(
+                "  dashboard login: admin / {}   (shown once; change it after logging in)",
+                b.admin_password
+            );
             println!("  API token:       {}   (shown once)", b.api_token);
         }
     }
 
-    pub async fn run_until_stopped(mut self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = tokio::task::JoinSet::new();
         if self.run_workers {
@@ -135,7 +181,9 @@ impl Application {
                 let stop = async move {
                     let _ = rx.wait_for(|s| *s).await;
                 };
-                if let Err(e) = suture_engine::queue::run_workers(queue, executor, concurrency, stop).await {
+                if let Err(e) =
+                    suture_engine::queue::run_workers(queue, executor, concurrency, stop).await
+                {
                     tracing::error!(error = %e, "run workers stopped");
                 }
             });
@@ -150,9 +198,12 @@ impl Application {
                 let graceful = async move {
                     let _ = rx.wait_for(|s| *s).await;
                 };
-                if let Err(e) = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                    .with_graceful_shutdown(graceful)
-                    .await
+                if let Err(e) = axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(graceful)
+                .await
                 {
                     tracing::error!(error = %e, "HTTP server stopped");
                 }

@@ -27,12 +27,29 @@ pub async fn first_start(db: &Db) -> anyhow::Result<Option<Bootstrap>> {
         Err(e) => return Err(e.into()),
     };
     let password = random_string(20);
-    let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("hashing the admin password: {e}"))?;
+    let hash =
+        hash_password(&password).map_err(|e| anyhow::anyhow!("hashing the admin password: {e}"))?;
     let user = db.users().create(ADMIN_EMAIL, &hash).await?;
-    db.users().add_membership(suture_domain::ids::TenantId::from_uuid(tenant.id), suture_domain::ids::UserId::from_uuid(user.id), Role::Owner).await?;
+    db.users()
+        .add_membership(
+            suture_domain::ids::TenantId::from_uuid(tenant.id),
+            suture_domain::ids::UserId::from_uuid(user.id),
+            Role::Owner,
+        )
+        .await?;
     let token = new_api_token();
     db.tokens()
-        .create(suture_domain::ids::TenantId::from_uuid(tenant.id), "bootstrap", &token_prefix(&token), &sha256_hex(&token), json!(["*"]), Some(suture_domain::ids::UserId::from_uuid(user.id)))
+        .create(
+            suture_domain::ids::TenantId::from_uuid(tenant.id),
+            "bootstrap",
+            &token_prefix(&token),
+            &sha256_hex(&token),
+            json!(["*"]),
+            Some(suture_domain::ids::UserId::from_uuid(user.id)),
+        )
         .await?;
-    Ok(Some(Bootstrap { admin_password: password, api_token: token }))
+    Ok(Some(Bootstrap {
+        admin_password: password,
+        api_token: token,
+    }))
 }

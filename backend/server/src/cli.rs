@@ -12,7 +12,11 @@ use crate::app::{Application, Role};
 use crate::config::{Config, LogFormat, Overrides};
 
 #[derive(Debug, Parser)]
-#[command(name = "suture", version, about = "Self-hosted workflow automation that heals its own workflows")]
+#[command(
+    name = "suture",
+    version,
+    about = "Self-hosted workflow automation that heals its own workflows"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -104,7 +108,11 @@ pub fn main() -> ExitCode {
         Some(Command::Serve { listen }) => listen.clone(),
         _ => None,
     };
-    let overrides = Overrides { config_file: cli.global.config.clone(), listen, data_dir: cli.global.data_dir.clone() };
+    let overrides = Overrides {
+        config_file: cli.global.config.clone(),
+        listen,
+        data_dir: cli.global.data_dir.clone(),
+    };
     let config = match Config::load(&overrides) {
         Ok(c) => c,
         Err(e) => {
@@ -112,8 +120,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(config.log_format, matches!(cli.command, None | Some(Command::Serve { .. }) | Some(Command::Worker)));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    init_tracing(
+        config.log_format,
+        matches!(
+            cli.command,
+            None | Some(Command::Serve { .. }) | Some(Command::Worker)
+        ),
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -152,17 +169,28 @@ async fn dispatch(command: Option<Command>, config: Config) -> anyhow::Result<Ex
             println!("{}", json!({"migrated": true}));
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Tenant { command: TenantCommand::Create { name } }) => {
+        Some(Command::Tenant {
+            command: TenantCommand::Create { name },
+        }) => {
             let out = admin::create_tenant(&config, &name).await?;
             println!("{out}");
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Token { command: TokenCommand::Create { tenant, name } }) => {
+        Some(Command::Token {
+            command: TokenCommand::Create { tenant, name },
+        }) => {
             let out = admin::create_token(&config, &tenant, &name).await?;
             println!("{out}");
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::User { command: UserCommand::Create { tenant, email, role } }) => {
+        Some(Command::User {
+            command:
+                UserCommand::Create {
+                    tenant,
+                    email,
+                    role,
+                },
+        }) => {
             let out = admin::create_user(&config, &tenant, &email, &role).await?;
             println!("{out}");
             Ok(ExitCode::SUCCESS)
@@ -174,9 +202,15 @@ async fn dispatch(command: Option<Command>, config: Config) -> anyhow::Result<Ex
 
 fn init_tracing(format: LogFormat, verbose: bool) {
     use tracing_subscriber::EnvFilter;
-    let default = if verbose { "info,sqlx=warn,sea_orm=warn,apalis=warn" } else { "warn" };
+    let default = if verbose {
+        "info,sqlx=warn,sea_orm=warn,apalis=warn"
+    } else {
+        "warn"
+    };
     let filter = EnvFilter::try_from_env("SUTURE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Pretty => builder.try_init(),

@@ -68,7 +68,10 @@ struct FileConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid value for {name}: {message}")]
@@ -88,8 +91,14 @@ impl Config {
         Self::load_from(overrides, |k| std::env::var(k).ok())
     }
 
-    pub fn load_from(overrides: &Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let file_path = overrides.config_file.clone().or_else(|| env("SUTURE_CONFIG").map(PathBuf::from));
+    pub fn load_from(
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file_path = overrides
+            .config_file
+            .clone()
+            .or_else(|| env("SUTURE_CONFIG").map(PathBuf::from));
         let file = match &file_path {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
@@ -110,10 +119,15 @@ impl Config {
             .or_else(|| env("SUTURE_DATA_DIR").map(PathBuf::from))
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("./data"));
-        let database_url = env("SUTURE_DATABASE_URL").map(Secret::new).or(file.database_url);
+        let database_url = env("SUTURE_DATABASE_URL")
+            .map(Secret::new)
+            .or(file.database_url);
         if let Some(url) = &database_url {
             let u = url.expose();
-            if !(u.starts_with("sqlite:") || u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+            if !(u.starts_with("sqlite:")
+                || u.starts_with("postgres://")
+                || u.starts_with("postgresql://"))
+            {
                 return Err(ConfigError::Invalid {
                     name: "database_url (SUTURE_DATABASE_URL)",
                     message: "must start with sqlite:, postgres:// or postgresql://".into(),
@@ -129,18 +143,26 @@ impl Config {
             None => file.worker_concurrency.unwrap_or(32),
         };
         if worker_concurrency == 0 {
-            return Err(ConfigError::Invalid { name: "worker_concurrency", message: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                name: "worker_concurrency",
+                message: "must be at least 1".into(),
+            });
         }
         let max_body_bytes = match env("SUTURE_MAX_BODY_BYTES") {
             Some(v) => parse_num("SUTURE_MAX_BODY_BYTES", &v)?,
             None => file.max_body_bytes.unwrap_or(1024 * 1024),
         };
-        let public_url = env("SUTURE_PUBLIC_URL").or(file.public_url).map(|u| u.trim_end_matches('/').to_string());
+        let public_url = env("SUTURE_PUBLIC_URL")
+            .or(file.public_url)
+            .map(|u| u.trim_end_matches('/').to_string());
         let log_format = match env("SUTURE_LOG_FORMAT").or(file.log_format).as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(ConfigError::Invalid { name: "log_format", message: format!("`{other}` is not pretty or json") });
+                return Err(ConfigError::Invalid {
+                    name: "log_format",
+                    message: format!("`{other}` is not pretty or json"),
+                });
             }
         };
         let secure_cookies = match env("SUTURE_SECURE_COOKIES") {
@@ -164,7 +186,10 @@ impl Config {
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
             Some(u) => u.expose().to_string(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("suture.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("suture.db").display()
+            ),
         }
     }
 
@@ -174,20 +199,32 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.into(),
+        message: e.to_string(),
+    })
 }
 
 fn parse_bool(name: &'static str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::Invalid { name, message: format!("`{v}` is not true or false") }),
+        _ => Err(ConfigError::Invalid {
+            name,
+            message: format!("`{v}` is not true or false"),
+        }),
     }
 }
 
 fn parse_num(name: &'static str, v: &str) -> Result<usize, ConfigError> {
-    v.trim().parse().map_err(|_| ConfigError::Invalid { name, message: format!("`{v}` is not a whole number") })
+    v.trim().parse().map_err(|_| ConfigError::Invalid {
+        name,
+        message: format!("`{v}` is not a whole number"),
+    })
 }
 
 #[cfg(test)]
@@ -196,7 +233,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -206,25 +246,46 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.data_dir, PathBuf::from("./data"));
         assert!(c.uses_embedded_sqlite());
-        assert!(c.effective_database_url().ends_with("data/suture.db?mode=rwc"));
+        assert!(
+            c.effective_database_url()
+                .ends_with("data/suture.db?mode=rwc")
+        );
         assert!(c.egress_allow_private);
     }
 
     #[test]
     fn flags_beat_env_and_env_beats_defaults() {
-        let o = Overrides { listen: Some("127.0.0.1:9999".into()), ..Default::default() };
-        let c = Config::load_from(&o, env(&[("SUTURE_LISTEN", "127.0.0.1:7777"), ("SUTURE_DATA_DIR", "/tmp/x")])).unwrap();
+        let o = Overrides {
+            listen: Some("127.0.0.1:9999".into()),
+            ..Default::default()
+        };
+        let c = Config::load_from(
+            &o,
+            env(&[
+                ("SUTURE_LISTEN", "127.0.0.1:7777"),
+                ("SUTURE_DATA_DIR", "/tmp/x"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.listen.port(), 9999);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
     }
 
     #[test]
     fn bad_values_are_named() {
-        let e = Config::load_from(&Overrides::default(), env(&[("SUTURE_LISTEN", "nope")])).unwrap_err();
+        let e = Config::load_from(&Overrides::default(), env(&[("SUTURE_LISTEN", "nope")]))
+            .unwrap_err();
         assert!(e.to_string().contains("SUTURE_LISTEN"), "{e}");
-        let e = Config::load_from(&Overrides::default(), env(&[("SUTURE_DATABASE_URL", "mysql://x")])).unwrap_err();
+        let e = Config::load_from(
+            &Overrides::default(),
+            env(&[("SUTURE_DATABASE_URL", "mysql://x")]),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("SUTURE_DATABASE_URL"));
-        assert!(!e.to_string().contains("mysql://x"), "the URL may hold a password");
+        assert!(
+            !e.to_string().contains("mysql://x"),
+            "the URL may hold a password"
+        );
     }
 
     #[test]

@@ -24,13 +24,15 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                // The route template, never the raw path: ids and hook ids stay out of span names.
-                let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
-                tracing::info_span!("http", http.method = %req.method(), http.route = %route)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The route template, never the raw path: ids and hook ids stay out of span names.
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_else(|| "unmatched".into());
+            tracing::info_span!("http", http.method = %req.method(), http.route = %route)
+        }))
         .with_state(state)
 }
 
@@ -44,8 +46,14 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Ok(Ok(())) => (StatusCode::OK, axum::Json(json!({"status": "ready"}))),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database error");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "database unavailable"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "database unavailable"})),
+            )
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "database timeout"}))),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "database timeout"})),
+        ),
     }
 }

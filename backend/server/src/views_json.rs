@@ -8,7 +8,11 @@ use suture_storage::entities::{antibodies, repairs, runs, steps, workflow_versio
 use crate::api::error::{ApiError, ApiResult};
 use crate::app::AppState;
 
-pub fn workflow_json(public_url: &str, wf: &workflows::Model, version: Option<&workflow_versions::Model>) -> Value {
+pub fn workflow_json(
+    public_url: &str,
+    wf: &workflows::Model,
+    version: Option<&workflow_versions::Model>,
+) -> Value {
     let mut v = json!({
         "id": wf.id.to_string(),
         "name": wf.name,
@@ -107,7 +111,12 @@ pub fn antibody_json(a: &antibodies::Model) -> Value {
 
 /// The full run resource: status, input, output, error, steps with attempts, repairs.
 pub async fn run_json(state: &AppState, tenant: TenantId, id: RunId) -> ApiResult<Value> {
-    let run = state.db.runs().find(tenant, id).await?.ok_or_else(|| ApiError::not_found("run.not_found", "run"))?;
+    let run = state
+        .db
+        .runs()
+        .find(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run.not_found", "run"))?;
     let steps = state.db.steps().list_for_run(tenant, id).await?;
     let repairs = state.db.repairs().list_for_run(tenant, id).await?;
     let mut v = run_summary_json(&run);

@@ -1095,27 +1095,67 @@ async fn resume_approval_and_filters(db: &Db) {
     // A failed run resumes once, with a new attempt group and no error; other tenants cannot.
     let run = queued_run(db, a, wf).await;
     assert!(runs.claim(run, "w1", t0, long_ago).await.unwrap());
-    assert!(runs.finish(run, "w1", RunStatus::Failed, None, Some(json!({"title": "boom"})), false).await.unwrap());
-    assert!(!runs.resume(b, run).await.unwrap(), "tenant B cannot resume A's run");
+    assert!(
+        runs.finish(
+            run,
+            "w1",
+            RunStatus::Failed,
+            None,
+            Some(json!({"title": "boom"})),
+            false
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        !runs.resume(b, run).await.unwrap(),
+        "tenant B cannot resume A's run"
+    );
     assert!(runs.resume(a, run).await.unwrap());
     let resumed = runs.find(a, run).await.unwrap().unwrap();
     assert_eq!(resumed.status, "queued");
     assert_eq!(resumed.attempt_group, 1);
-    assert!(resumed.error.is_none() && resumed.finished_at.is_none() && resumed.claimed_by.is_none());
-    assert!(!runs.resume(a, run).await.unwrap(), "a queued run is not resumable");
+    assert!(
+        resumed.error.is_none() && resumed.finished_at.is_none() && resumed.claimed_by.is_none()
+    );
+    assert!(
+        !runs.resume(a, run).await.unwrap(),
+        "a queued run is not resumable"
+    );
 
     // A parked run fails with the reason; a running one is left alone.
     assert!(runs.claim(run, "w2", now(), long_ago).await.unwrap());
-    assert!(!runs.fail_waiting(a, run, json!({"title": "rejected"})).await.unwrap());
-    assert!(runs.finish(run, "w2", RunStatus::WaitingApproval, None, None, false).await.unwrap());
-    assert!(!runs.fail_waiting(b, run, json!({"title": "rejected"})).await.unwrap());
-    assert!(runs.fail_waiting(a, run, json!({"title": "rejected"})).await.unwrap());
+    assert!(
+        !runs
+            .fail_waiting(a, run, json!({"title": "rejected"}))
+            .await
+            .unwrap()
+    );
+    assert!(
+        runs.finish(run, "w2", RunStatus::WaitingApproval, None, None, false)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !runs
+            .fail_waiting(b, run, json!({"title": "rejected"}))
+            .await
+            .unwrap()
+    );
+    assert!(
+        runs.fail_waiting(a, run, json!({"title": "rejected"}))
+            .await
+            .unwrap()
+    );
     let failed = runs.find(a, run).await.unwrap().unwrap();
     assert_eq!(failed.status, "failed");
     assert_eq!(failed.error, Some(json!({"title": "rejected"})));
 
     // Step context round-trips.
-    db.steps().insert_finished(step(a, run, 0, "first")).await.unwrap();
+    db.steps()
+        .insert_finished(step(a, run, 0, "first"))
+        .await
+        .unwrap();
     let steps = db.steps().list_for_run(a, run).await.unwrap();
     assert_eq!(steps[0].context, Some(json!({"after": "first"})));
 
@@ -1123,10 +1163,22 @@ async fn resume_approval_and_filters(db: &Db) {
     let mut r = repair(a, run, wf, "accepted");
     r.generator = "heuristic:endpoint_moved".into();
     db.repairs().insert(r).await.unwrap();
-    db.repairs().insert(repair(a, run, wf, "rejected")).await.unwrap();
-    let by_generator = RepairFilter { generator: Some("heuristic:endpoint_moved".into()), ..RepairFilter::default() };
+    db.repairs()
+        .insert(repair(a, run, wf, "rejected"))
+        .await
+        .unwrap();
+    let by_generator = RepairFilter {
+        generator: Some("heuristic:endpoint_moved".into()),
+        ..RepairFilter::default()
+    };
     let listed = db.repairs().list(a, &by_generator).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].generator, "heuristic:endpoint_moved");
-    assert!(db.repairs().list(b, &by_generator).await.unwrap().is_empty());
+    assert!(
+        db.repairs()
+            .list(b, &by_generator)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

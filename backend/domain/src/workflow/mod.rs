@@ -213,7 +213,11 @@ pub const DEFAULT_SYNC_TIMEOUT_MS: u64 = 10_000;
 
 impl Default for WebhookSettings {
     fn default() -> Self {
-        Self { signature: None, respond: RespondMode::Async, sync_timeout_ms: DEFAULT_SYNC_TIMEOUT_MS }
+        Self {
+            signature: None,
+            respond: RespondMode::Async,
+            sync_timeout_ms: DEFAULT_SYNC_TIMEOUT_MS,
+        }
     }
 }
 

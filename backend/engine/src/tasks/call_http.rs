@@ -15,14 +15,22 @@ use super::http::{self, PreparedRequest};
 use super::{TaskEnv, TaskOutcome};
 use crate::attempts::Attempt;
 use crate::classify::{Verdict, classify_status};
-use crate::executor::problem;
+use crate::executor::{problem, violation_text};
 use crate::retry::RetryPolicy;
 
 /// Default per-attempt timeout when the task sets none.
 const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub async fn execute(env: &TaskEnv<'_>, task: &TaskDef, call: &HttpCall, input: &Value) -> TaskOutcome {
-    let idempotency_key = format!("suture-{}-{}-{}", env.run_id, env.position, env.attempt_group);
+pub async fn execute(
+    env: &TaskEnv<'_>,
+    task: &TaskDef,
+    call: &HttpCall,
+    input: &Value,
+) -> TaskOutcome {
+    let idempotency_key = format!(
+        "suture-{}-{}-{}",
+        env.run_id, env.position, env.attempt_group
+    );
     let req = match http::prepare(call, input, env.scope, &idempotency_key) {
         Ok(r) => r,
         Err(e) => {
@@ -30,19 +38,43 @@ pub async fn execute(env: &TaskEnv<'_>, task: &TaskDef, call: &HttpCall, input: 
                 http::PrepareError::Expression(_) => FailureClass::Expression,
                 _ => FailureClass::Configuration,
             };
-            return TaskOutcome::failed(problem(class, 400, "cannot build the HTTP request", e.to_string(), &task.pointer));
+            return TaskOutcome::failed(problem(
+                class,
+                400,
+                "cannot build the HTTP request",
+                e.to_string(),
+                &task.pointer,
+            ));
         }
     };
     let timeout = task.timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
-    let result = http::send_with_retries(&env.deps.egress, &req, &RetryPolicy::default(), timeout).await;
+    let result =
+        http::send_with_retries(&env.deps.egress, &req, &RetryPolicy::default(), timeout).await;
     let attempts = result.attempts;
     let resp = match result.last {
         Ok(resp) => resp,
         Err(e) => {
-            let class = if e.is_transient() { FailureClass::Unavailable } else { FailureClass::Configuration };
-            let title = if e.is_transient() { "vendor unreachable" } else { "request refused" };
-            let detail = format!("{} (after {} attempt{})", e, attempts.len(), if attempts.len() == 1 { "" } else { "s" });
-            return TaskOutcome::Failed { problem: problem(class, 503, title, detail, &task.pointer), attempts, repair_ids: vec![] };
+            let class = if e.is_transient() {
+                FailureClass::Unavailable
+            } else {
+                FailureClass::Configuration
+            };
+            let title = if e.is_transient() {
+                "vendor unreachable"
+            } else {
+                "request refused"
+            };
+            let detail = format!(
+                "{} (after {} attempt{})",
+                e,
+                attempts.len(),
+                if attempts.len() == 1 { "" } else { "s" }
+            );
+            return TaskOutcome::Failed {
+                problem: problem(class, 503, title, detail, &task.pointer),
+                attempts,
+                repair_ids: vec![],
+            };
         }
     };
     let (body, body_json) = http::decode_body(&resp);
@@ -52,10 +84,17 @@ pub async fn execute(env: &TaskEnv<'_>, task: &TaskDef, call: &HttpCall, input: 
         Verdict::Success => {
             let output = http::shape_output(call.output, &resp, body.clone());
             let violations = match contract.map(|c| c.validate(&output)) {
-                None | Some(Ok(())) => return TaskOutcome::Done { output, attempts, repair_ids: vec![], healed: false },
+                None | Some(Ok(())) => {
+                    return TaskOutcome::Done {
+                        output,
+                        attempts,
+                        repair_ids: vec![],
+                        healed: false,
+                    };
+                }
                 Some(Err(v)) => v,
             };
-            let messages: Vec<String> = violations.iter().map(|v| format!("{}: {}", if v.instance_path.is_empty() { "/" } else { &v.instance_path }, v.message)).collect();
+            let messages: Vec<String> = violations.iter().map(violation_text).collect();
             let original = problem(
                 FailureClass::Validation,
                 502,
@@ -63,7 +102,19 @@ pub async fn execute(env: &TaskEnv<'_>, task: &TaskDef, call: &HttpCall, input: 
                 messages.join("; "),
                 &task.pointer,
             );
-            heal(env, task, &req, &resp, body, body_json, messages, FailureClass::Contract, original, attempts).await
+            heal(
+                env,
+                task,
+                &req,
+                &resp,
+                body,
+                body_json,
+                messages,
+                FailureClass::Contract,
+                original,
+                attempts,
+            )
+            .await
         }
         Verdict::Transient => {
             let detail = format!(
@@ -74,38 +125,88 @@ pub async fn execute(env: &TaskEnv<'_>, task: &TaskDef, call: &HttpCall, input: 
                 if attempts.len() == 1 { "" } else { "s" },
                 http::excerpt(&resp.body, 300)
             );
-            TaskOutcome::Failed { problem: problem(FailureClass::Unavailable, 503, "vendor still failing after retries", detail, &task.pointer), attempts, repair_ids: vec![] }
+            TaskOutcome::Failed {
+                problem: problem(
+                    FailureClass::Unavailable,
+                    503,
+                    "vendor still failing after retries",
+                    detail,
+                    &task.pointer,
+                ),
+                attempts,
+                repair_ids: vec![],
+            }
         }
         Verdict::Auth => {
-            let kind = if resp.status == 401 { "authentication" } else { "authorization" };
+            let kind = if resp.status == 401 {
+                "authentication"
+            } else {
+                "authorization"
+            };
             let detail = format!(
                 "{} refused the call with {} ({kind}); credentials may be revoked or lack permission. Healing never works around access control: fix the credential, then resume the run. Vendor said: {}",
                 req.host_port(),
                 resp.status,
                 http::excerpt(&resp.body, 300)
             );
-            let mut p = problem(FailureClass::Auth, resp.status, &format!("{kind} failed"), detail, &task.pointer);
+            let mut p = problem(
+                FailureClass::Auth,
+                resp.status,
+                &format!("{kind} failed"),
+                detail,
+                &task.pointer,
+            );
             if resp.status == 403 {
-                p.r#type = suture_domain::failure::ErrorKind::Authorization.dsl_type_uri().to_string();
+                p.r#type = suture_domain::failure::ErrorKind::Authorization
+                    .dsl_type_uri()
+                    .to_string();
             }
-            TaskOutcome::Failed { problem: p, attempts, repair_ids: vec![] }
+            TaskOutcome::Failed {
+                problem: p,
+                attempts,
+                repair_ids: vec![],
+            }
         }
         Verdict::RequestContract => {
             let original = problem(
                 FailureClass::Contract,
                 resp.status,
                 "vendor rejected the request",
-                format!("{} {} answered {}: {}", req.method, req.url, resp.status, http::excerpt(&resp.body, 300)),
+                format!(
+                    "{} {} answered {}: {}",
+                    req.method,
+                    req.url,
+                    resp.status,
+                    http::excerpt(&resp.body, 300)
+                ),
                 &task.pointer,
             );
-            heal(env, task, &req, &resp, body, body_json, vec![], FailureClass::Contract, original, attempts).await
+            heal(
+                env,
+                task,
+                &req,
+                &resp,
+                body,
+                body_json,
+                vec![],
+                FailureClass::Contract,
+                original,
+                attempts,
+            )
+            .await
         }
         Verdict::VendorError => TaskOutcome::Failed {
             problem: problem(
                 FailureClass::Runtime,
                 502,
                 "vendor error",
-                format!("{} {} answered {}: {}", req.method, req.url, resp.status, http::excerpt(&resp.body, 300)),
+                format!(
+                    "{} {} answered {}: {}",
+                    req.method,
+                    req.url,
+                    resp.status,
+                    http::excerpt(&resp.body, 300)
+                ),
                 &task.pointer,
             ),
             attempts,
@@ -128,17 +229,32 @@ async fn heal(
     attempts: Vec<Attempt>,
 ) -> TaskOutcome {
     if env.heal_mode == HealMode::Off {
-        return TaskOutcome::Failed { problem: original, attempts, repair_ids: vec![] };
+        return TaskOutcome::Failed {
+            problem: original,
+            attempts,
+            repair_ids: vec![],
+        };
     }
     let contract = task.output.as_ref().and_then(|o| o.schema.clone());
-    let headers: Map<String, Value> = resp.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let headers: Map<String, Value> = resp
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     let failure = FailureContext {
         input: env.scope.input.clone(),
-        contract: contract.as_ref().map(|c| c.raw().clone()).unwrap_or(Value::Null),
+        contract: contract
+            .as_ref()
+            .map(|c| c.raw().clone())
+            .unwrap_or(Value::Null),
         request: Exchange {
             method: req.method.to_string(),
             url: req.url.to_string(),
-            headers: req.redacted_headers().into_iter().map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string())).collect(),
+            headers: req
+                .redacted_headers()
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                .collect(),
             body: req.body_json.clone(),
         },
         response: Some(ResponseSeen {
@@ -164,18 +280,35 @@ async fn heal(
         failure,
         contract,
         allowed_hosts: vec![host.clone()],
-        credentials: vec![InjectedCredential { host, headers: req.secret_headers() }],
+        credentials: vec![InjectedCredential {
+            host,
+            headers: req.secret_headers(),
+        }],
     };
     match env.deps.healer.heal(request).await {
-        HealOutcome::Healed { output, repair_id, .. } => TaskOutcome::Done { output, attempts, repair_ids: vec![repair_id], healed: true },
+        HealOutcome::Healed {
+            output, repair_id, ..
+        } => TaskOutcome::Done {
+            output,
+            attempts,
+            repair_ids: vec![repair_id],
+            healed: true,
+        },
         HealOutcome::AwaitingApproval { repair_id } => TaskOutcome::AwaitingApproval { repair_id },
         HealOutcome::Unhealed { reason, repair_ids } => {
             let mut p = original;
             p.detail = format!("{} — not healed: {}", p.detail, reason);
-            if p.r#type == FailureClass::Contract.dsl_type_uri() && json!(resp.status) == json!(404) {
-                p.title = "vendor answered 404 and no repair applies (the data may no longer exist)".into();
+            if p.r#type == FailureClass::Contract.dsl_type_uri() && json!(resp.status) == json!(404)
+            {
+                p.title =
+                    "vendor answered 404 and no repair applies (the data may no longer exist)"
+                        .into();
             }
-            TaskOutcome::Failed { problem: p, attempts, repair_ids }
+            TaskOutcome::Failed {
+                problem: p,
+                attempts,
+                repair_ids,
+            }
         }
     }
 }

@@ -65,14 +65,22 @@ impl PreparedRequest {
         self.headers
             .iter()
             .map(|(k, v)| {
-                let value = if is_secret_header(k) { "[redacted]".to_string() } else { v.clone() };
+                let value = if is_secret_header(k) {
+                    "[redacted]".to_string()
+                } else {
+                    v.clone()
+                };
                 (k.to_ascii_lowercase(), Value::String(value))
             })
             .collect()
     }
 
     pub fn secret_headers(&self) -> Vec<(String, String)> {
-        self.headers.iter().filter(|(k, _)| is_secret_header(k)).cloned().collect()
+        self.headers
+            .iter()
+            .filter(|(k, _)| is_secret_header(k))
+            .cloned()
+            .collect()
     }
 }
 
@@ -88,7 +96,11 @@ fn generalise_segment(seg: &str) -> String {
     let looks_like_id = !seg.is_empty()
         && (seg.chars().all(|c| c.is_ascii_digit())
             || (seg.len() >= 16 && seg.chars().all(|c| c.is_ascii_hexdigit() || c == '-')));
-    if looks_like_id { "{id}".to_string() } else { seg.to_string() }
+    if looks_like_id {
+        "{id}".to_string()
+    } else {
+        seg.to_string()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,18 +127,30 @@ pub fn prepare(
         Value::String(s) => s,
         Value::Object(ref o) => match o.get("uri") {
             Some(Value::String(s)) => s.clone(),
-            _ => return Err(PrepareError::Shape("endpoint object needs a string `uri`".into())),
+            _ => {
+                return Err(PrepareError::Shape(
+                    "endpoint object needs a string `uri`".into(),
+                ));
+            }
         },
-        other => return Err(PrepareError::Shape(format!("endpoint evaluated to {other}, not a URL"))),
+        other => {
+            return Err(PrepareError::Shape(format!(
+                "endpoint evaluated to {other}, not a URL"
+            )));
+        }
     };
     let mut url = Url::parse(&endpoint).map_err(|_| PrepareError::BadUrl(endpoint.clone()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(PrepareError::BadUrl(endpoint));
     }
     if let Some(query) = &call.query {
-        let q = query.eval(input, scope).map_err(|e| PrepareError::Expression(e.to_string()))?;
+        let q = query
+            .eval(input, scope)
+            .map_err(|e| PrepareError::Expression(e.to_string()))?;
         let Value::Object(pairs) = q else {
-            return Err(PrepareError::Shape("query must evaluate to an object".into()));
+            return Err(PrepareError::Shape(
+                "query must evaluate to an object".into(),
+            ));
         };
         let mut qp = url.query_pairs_mut();
         for (k, v) in pairs {
@@ -135,9 +159,13 @@ pub fn prepare(
     }
     let mut headers = Vec::new();
     if let Some(h) = &call.headers {
-        let h = h.eval(input, scope).map_err(|e| PrepareError::Expression(e.to_string()))?;
+        let h = h
+            .eval(input, scope)
+            .map_err(|e| PrepareError::Expression(e.to_string()))?;
         let Value::Object(pairs) = h else {
-            return Err(PrepareError::Shape("headers must evaluate to an object".into()));
+            return Err(PrepareError::Shape(
+                "headers must evaluate to an object".into(),
+            ));
         };
         for (k, v) in pairs {
             headers.push((k, scalar_text(&v)));
@@ -146,11 +174,16 @@ pub fn prepare(
     let (body, body_json) = match &call.body {
         None => (None, None),
         Some(t) => {
-            let v = t.eval(input, scope).map_err(|e| PrepareError::Expression(e.to_string()))?;
+            let v = t
+                .eval(input, scope)
+                .map_err(|e| PrepareError::Expression(e.to_string()))?;
             match &v {
                 Value::String(s) => (Some(s.clone().into_bytes()), Some(v)),
                 _ => {
-                    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+                    if !headers
+                        .iter()
+                        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                    {
                         headers.push(("content-type".into(), "application/json".into()));
                     }
                     (Some(serde_json::to_vec(&v).unwrap_or_default()), Some(v))
@@ -162,11 +195,19 @@ pub fn prepare(
         .map_err(|_| PrepareError::Shape(format!("`{}` is not an HTTP method", call.method)))?;
     if method != http::Method::GET
         && method != http::Method::HEAD
-        && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("idempotency-key"))
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("idempotency-key"))
     {
         headers.push(("idempotency-key".into(), idempotency_key.to_string()));
     }
-    Ok(PreparedRequest { method, url, headers, body, body_json })
+    Ok(PreparedRequest {
+        method,
+        url,
+        headers,
+        body,
+        body_json,
+    })
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -211,17 +252,31 @@ pub async fn send_with_retries(
                     Attempt::response(n, started_at, elapsed, resp.status, verdict),
                 )
             }
-            Err(e) => (e.is_transient(), None, Attempt::error(n, started_at, elapsed, e.to_string(), e.is_transient())),
+            Err(e) => (
+                e.is_transient(),
+                None,
+                Attempt::error(n, started_at, elapsed, e.to_string(), e.is_transient()),
+            ),
         };
         attempts.push(attempt);
         if !transient || n >= policy.max_attempts {
-            return CallResult { last: result, attempts };
+            return CallResult {
+                last: result,
+                attempts,
+            };
         }
         let delay = policy.delay_before(n + 1, retry_after);
         if slept + delay > INLINE_BACKOFF_BUDGET {
-            return CallResult { last: result, attempts };
+            return CallResult {
+                last: result,
+                attempts,
+            };
         }
-        tracing::debug!(attempt = n, delay_ms = delay.as_millis() as u64, "transient failure, retrying");
+        tracing::debug!(
+            attempt = n,
+            delay_ms = delay.as_millis() as u64,
+            "transient failure, retrying"
+        );
         tokio::time::sleep(delay).await;
         slept += delay;
         n += 1;
@@ -240,7 +295,11 @@ pub fn decode_body(resp: &OutboundResponse) -> (Value, Option<Value>) {
     let text = String::from_utf8_lossy(&resp.body).into_owned();
     let json = serde_json::from_slice::<Value>(&resp.body).ok();
     let value = json.clone().unwrap_or_else(|| {
-        if text.is_empty() { Value::Null } else { Value::String(text.clone()) }
+        if text.is_empty() {
+            Value::Null
+        } else {
+            Value::String(text.clone())
+        }
     });
     (value, json)
 }
@@ -293,7 +352,13 @@ mod tests {
 
     #[test]
     fn secret_headers_are_recognised() {
-        for h in ["Authorization", "X-Api-Key", "x-auth-token", "X-Client-Secret", "cookie"] {
+        for h in [
+            "Authorization",
+            "X-Api-Key",
+            "x-auth-token",
+            "X-Client-Secret",
+            "cookie",
+        ] {
             assert!(is_secret_header(h), "{h}");
         }
         for h in ["content-type", "accept", "x-request-id"] {

@@ -14,7 +14,7 @@ use suture_domain::workflow::{HealMode, TaskDef, TaskKind};
 
 use crate::EngineDeps;
 use crate::attempts::Attempt;
-use crate::executor::problem;
+use crate::executor::{describe_violations, problem};
 
 pub struct TaskEnv<'a> {
     pub deps: &'a EngineDeps,
@@ -29,18 +29,40 @@ pub struct TaskEnv<'a> {
 }
 
 pub enum TaskOutcome {
-    Done { output: Value, attempts: Vec<Attempt>, repair_ids: Vec<RepairId>, healed: bool },
-    Failed { problem: Problem, attempts: Vec<Attempt>, repair_ids: Vec<RepairId> },
-    AwaitingApproval { repair_id: RepairId },
-    Requeue { not_before: DateTime<Utc> },
+    Done {
+        output: Value,
+        attempts: Vec<Attempt>,
+        repair_ids: Vec<RepairId>,
+        healed: bool,
+    },
+    Failed {
+        problem: Problem,
+        attempts: Vec<Attempt>,
+        repair_ids: Vec<RepairId>,
+    },
+    AwaitingApproval {
+        repair_id: RepairId,
+    },
+    Requeue {
+        not_before: DateTime<Utc>,
+    },
 }
 
 impl TaskOutcome {
     fn done(output: Value) -> Self {
-        TaskOutcome::Done { output, attempts: vec![], repair_ids: vec![], healed: false }
+        TaskOutcome::Done {
+            output,
+            attempts: vec![],
+            repair_ids: vec![],
+            healed: false,
+        }
     }
     fn failed(problem: Problem) -> Self {
-        TaskOutcome::Failed { problem, attempts: vec![], repair_ids: vec![] }
+        TaskOutcome::Failed {
+            problem,
+            attempts: vec![],
+            repair_ids: vec![],
+        }
     }
 }
 
@@ -49,9 +71,17 @@ pub async fn execute(env: &TaskEnv<'_>, task: &TaskDef, input: &Value) -> TaskOu
         match &task.kind {
             TaskKind::Set(template) => match template.eval(input, env.scope) {
                 Ok(v) => check_contract(task, TaskOutcome::done(v)),
-                Err(e) => TaskOutcome::failed(problem(FailureClass::Expression, 400, "invalid `set` expression", e.to_string(), &task.pointer)),
+                Err(e) => TaskOutcome::failed(problem(
+                    FailureClass::Expression,
+                    400,
+                    "invalid `set` expression",
+                    e.to_string(),
+                    &task.pointer,
+                )),
             },
-            TaskKind::Script(script) => check_contract(task, script::execute(env, task, script, input).await),
+            TaskKind::Script(script) => {
+                check_contract(task, script::execute(env, task, script, input).await)
+            }
             TaskKind::Http(call) => call_http::execute(env, task, call, input).await,
         }
     };
@@ -63,7 +93,11 @@ pub async fn execute(env: &TaskEnv<'_>, task: &TaskDef, input: &Value) -> TaskOu
                 FailureClass::Timeout,
                 408,
                 "task timed out",
-                format!("task `{}` did not finish within {} ms", task.name, limit.as_millis()),
+                format!(
+                    "task `{}` did not finish within {} ms",
+                    task.name,
+                    limit.as_millis()
+                ),
                 &task.pointer,
             )),
         },
@@ -72,15 +106,19 @@ pub async fn execute(env: &TaskEnv<'_>, task: &TaskDef, input: &Value) -> TaskOu
 
 /// Non-http tasks have no vendor to heal: a contract miss is a plain validation failure.
 fn check_contract(task: &TaskDef, outcome: TaskOutcome) -> TaskOutcome {
-    let TaskOutcome::Done { output, .. } = &outcome else { return outcome };
-    let Some(schema) = task.output.as_ref().and_then(|o| o.schema.as_ref()) else { return outcome };
+    let TaskOutcome::Done { output, .. } = &outcome else {
+        return outcome;
+    };
+    let Some(schema) = task.output.as_ref().and_then(|o| o.schema.as_ref()) else {
+        return outcome;
+    };
     match schema.validate(output) {
         Ok(()) => outcome,
         Err(v) => TaskOutcome::failed(problem(
             FailureClass::Validation,
             400,
             "task output does not match output.schema",
-            v.iter().map(|v| format!("{}: {}", v.instance_path, v.message)).collect::<Vec<_>>().join("; "),
+            describe_violations(&v),
             &task.pointer,
         )),
     }

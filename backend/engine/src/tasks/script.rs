@@ -8,12 +8,23 @@ use suture_sandbox::{Limits, ScriptKind, ScriptRequest};
 use super::{TaskEnv, TaskOutcome};
 use crate::executor::problem;
 
-pub async fn execute(env: &TaskEnv<'_>, task: &TaskDef, script: &ScriptTask, input: &Value) -> TaskOutcome {
+pub async fn execute(
+    env: &TaskEnv<'_>,
+    task: &TaskDef,
+    script: &ScriptTask,
+    input: &Value,
+) -> TaskOutcome {
     let ctx = match &script.arguments {
         Some(args) => match args.eval(input, env.scope) {
             Ok(v) => v,
             Err(e) => {
-                return TaskOutcome::failed(problem(FailureClass::Expression, 400, "invalid script arguments", e.to_string(), &task.pointer));
+                return TaskOutcome::failed(problem(
+                    FailureClass::Expression,
+                    400,
+                    "invalid script arguments",
+                    e.to_string(),
+                    &task.pointer,
+                ));
             }
         },
         None => input.clone(),

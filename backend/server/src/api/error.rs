@@ -23,7 +23,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), problems: Vec::new() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            problems: Vec::new(),
+        }
     }
     pub fn not_found(code: &'static str, what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, format!("{what} not found"))
@@ -40,13 +45,26 @@ impl ApiError {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
-    pub fn invalid(code: &'static str, message: impl Into<String>, problems: Vec<FieldProblem>) -> Self {
-        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code, message: message.into(), problems }
+    pub fn invalid(
+        code: &'static str,
+        message: impl Into<String>,
+        problems: Vec<FieldProblem>,
+    ) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message: message.into(),
+            problems,
+        }
     }
     /// Logs the cause chain once and answers an opaque 500.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
     }
 }
 

@@ -27,7 +27,8 @@ pub fn router() -> Router<AppState> {
 }
 
 pub fn parse_run_id(raw: &str) -> Result<RunId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("run.not_found", "run"))
+    raw.parse()
+        .map_err(|_| ApiError::not_found("run.not_found", "run"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,7 +42,9 @@ pub struct ListQuery {
 
 pub fn parse_filter(q: &ListQuery) -> ApiResult<RunFilter> {
     let workflow = match q.workflow.as_deref().filter(|s| !s.is_empty()) {
-        Some(w) => Some(w.parse::<WorkflowId>().map_err(|_| ApiError::bad_request("run.bad_filter", "`workflow` is not a workflow id"))?),
+        Some(w) => Some(w.parse::<WorkflowId>().map_err(|_| {
+            ApiError::bad_request("run.bad_filter", "`workflow` is not a workflow id")
+        })?),
         None => None,
     };
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
@@ -56,50 +59,116 @@ pub fn parse_filter(q: &ListQuery) -> ApiResult<RunFilter> {
     let since = match q.since.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(
             DateTime::parse_from_rfc3339(s)
-                .map_err(|_| ApiError::bad_request("run.bad_filter", "`since` must be an RFC 3339 timestamp"))?
+                .map_err(|_| {
+                    ApiError::bad_request("run.bad_filter", "`since` must be an RFC 3339 timestamp")
+                })?
                 .with_timezone(&Utc),
         ),
         None => None,
     };
-    let cursor = q.cursor.as_deref().filter(|s| !s.is_empty()).map(pagination::decode).transpose()?;
-    Ok(RunFilter { workflow, status, since, limit: pagination::limit(q.limit)?, cursor: cursor.map(|(created_at, id)| suture_storage::RunCursor { created_at, id: RunId::from_uuid(id) }) })
+    let cursor = q
+        .cursor
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(pagination::decode)
+        .transpose()?;
+    Ok(RunFilter {
+        workflow,
+        status,
+        since,
+        limit: pagination::limit(q.limit)?,
+        cursor: cursor.map(|(created_at, id)| suture_storage::RunCursor {
+            created_at,
+            id: RunId::from_uuid(id),
+        }),
+    })
 }
 
-async fn list(State(state): State<AppState>, auth: ApiAuth, Query(q): Query<ListQuery>) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
     let filter = parse_filter(&q)?;
     let limit = filter.limit;
     let runs = state.db.runs().list(auth.tenant, &filter).await?;
-    let next = (runs.len() as u64 == limit).then(|| runs.last().map(|r| pagination::encode(r.created_at, r.id))).flatten();
-    Ok(Json(json!({ "items": runs.iter().map(run_summary_json).collect::<Vec<_>>(), "next_cursor": next })))
+    let next = (runs.len() as u64 == limit)
+        .then(|| runs.last().map(|r| pagination::encode(r.created_at, r.id)))
+        .flatten();
+    Ok(Json(
+        json!({ "items": runs.iter().map(run_summary_json).collect::<Vec<_>>(), "next_cursor": next }),
+    ))
 }
 
-async fn show(State(state): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn show(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let id = parse_run_id(&id)?;
     Ok(Json(run_json(&state, auth.tenant, id).await?))
 }
 
 /// Resumes a failed or cancelled run after a human fix: finished steps are kept, the failed
 /// step runs again with a new idempotency attempt group.
-async fn resume(State(state): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn resume(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = parse_run_id(&id)?;
-    state.db.runs().find(auth.tenant, id).await?.ok_or_else(|| ApiError::not_found("run.not_found", "run"))?;
+    state
+        .db
+        .runs()
+        .find(auth.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run.not_found", "run"))?;
     let resumed = state.db.runs().resume(auth.tenant, id).await?;
     if !resumed {
-        return Err(ApiError::conflict("run.not_resumable", "only failed, cancelled or waiting runs can be resumed"));
+        return Err(ApiError::conflict(
+            "run.not_resumable",
+            "only failed, cancelled or waiting runs can be resumed",
+        ));
     }
     state.deps.queue.enqueue(id).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": id.to_string(), "status": "queued" }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "run_id": id.to_string(), "status": "queued" })),
+    ))
 }
 
-async fn cancel(State(state): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn cancel(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let id = parse_run_id(&id)?;
-    state.db.runs().find(auth.tenant, id).await?.ok_or_else(|| ApiError::not_found("run.not_found", "run"))?;
-    let from = [RunStatus::Queued, RunStatus::Running, RunStatus::WaitingApproval];
-    if !state.db.runs().set_status(auth.tenant, id, &from, RunStatus::Cancelled).await? {
-        return Err(ApiError::conflict("run.not_cancellable", "the run has already ended"));
+    state
+        .db
+        .runs()
+        .find(auth.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run.not_found", "run"))?;
+    let from = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::WaitingApproval,
+    ];
+    if !state
+        .db
+        .runs()
+        .set_status(auth.tenant, id, &from, RunStatus::Cancelled)
+        .await?
+    {
+        return Err(ApiError::conflict(
+            "run.not_cancellable",
+            "the run has already ended",
+        ));
     }
     state.executor.events().finished(id);
-    Ok(Json(json!({ "run_id": id.to_string(), "status": "cancelled" })))
+    Ok(Json(
+        json!({ "run_id": id.to_string(), "status": "cancelled" }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,13 +180,30 @@ struct ReplayBody {
 }
 
 /// Starts a new run with the same input for each run matching the filter (at most 500).
-async fn replay(State(state): State<AppState>, auth: ApiAuth, Json(body): Json<ReplayBody>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let q = ListQuery { workflow: body.workflow, status: body.status, since: body.since, limit: body.limit.or(Some(100)), cursor: None };
+async fn replay(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Json(body): Json<ReplayBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let q = ListQuery {
+        workflow: body.workflow,
+        status: body.status,
+        since: body.since,
+        limit: body.limit.or(Some(100)),
+        cursor: None,
+    };
     let filter = parse_filter(&q)?;
     let runs = state.db.runs().list(auth.tenant, &filter).await?;
     let mut started = Vec::new();
     for r in runs {
-        let Some(wf) = state.db.workflows().find(auth.tenant, WorkflowId::from_uuid(r.workflow_id)).await? else { continue };
+        let Some(wf) = state
+            .db
+            .workflows()
+            .find(auth.tenant, WorkflowId::from_uuid(r.workflow_id))
+            .await?
+        else {
+            continue;
+        };
         let id = suture_engine::runs::start(
             &state.deps,
             suture_engine::runs::StartRun {

@@ -38,22 +38,51 @@ struct CreateToken {
     name: String,
 }
 
-async fn create(State(state): State<AppState>, auth: ApiAuth, Json(body): Json<CreateToken>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn create(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Json(body): Json<CreateToken>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = body.name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(ApiError::invalid(
             "token.invalid",
             "the token needs a name",
-            vec![crate::api::error::FieldProblem { path: "/name".into(), message: "1 to 100 characters".into() }],
+            vec![crate::api::error::FieldProblem {
+                path: "/name".into(),
+                message: "1 to 100 characters".into(),
+            }],
         ));
     }
     let token = new_api_token();
-    let row = state.db.tokens().create(auth.tenant, name, &token_prefix(&token), &sha256_hex(&token), json!(["*"]), None).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": row.id.to_string(), "name": row.name, "prefix": row.prefix, "token": token }))))
+    let row = state
+        .db
+        .tokens()
+        .create(
+            auth.tenant,
+            name,
+            &token_prefix(&token),
+            &sha256_hex(&token),
+            json!(["*"]),
+            None,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({ "id": row.id.to_string(), "name": row.name, "prefix": row.prefix, "token": token }),
+        ),
+    ))
 }
 
-async fn revoke(State(state): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let id: TokenId = id.parse().map_err(|_| ApiError::not_found("token.not_found", "token"))?;
+async fn revoke(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: TokenId = id
+        .parse()
+        .map_err(|_| ApiError::not_found("token.not_found", "token"))?;
     if !state.db.tokens().revoke(auth.tenant, id).await? {
         return Err(ApiError::not_found("token.not_found", "token"));
     }

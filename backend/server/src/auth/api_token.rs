@@ -18,23 +18,44 @@ pub struct ApiAuth {
 impl FromRequestParts<AppState> for ApiAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <token>` header"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("missing `Authorization: Bearer <token>` header")
+            })?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
-        let found = state.db.tokens().find_active_by_hash(&sha256_hex(token))
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?;
+        let found = state
+            .db
+            .tokens()
+            .find_active_by_hash(&sha256_hex(token))
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked API token"))?;
-        state.db.tokens().touch_last_used(suture_domain::ids::TokenId::from_uuid(found.id), chrono::Utc::now()).await.ok();
-        Ok(ApiAuth { tenant: TenantId::from_uuid(found.tenant_id), token_id: suture_domain::ids::TokenId::from_uuid(found.id) })
+        state
+            .db
+            .tokens()
+            .touch_last_used(
+                suture_domain::ids::TokenId::from_uuid(found.id),
+                chrono::Utc::now(),
+            )
+            .await
+            .ok();
+        Ok(ApiAuth {
+            tenant: TenantId::from_uuid(found.tenant_id),
+            token_id: suture_domain::ids::TokenId::from_uuid(found.id),
+        })
     }
 }

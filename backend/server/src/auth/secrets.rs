@@ -1,8 +1,8 @@
 //! Generation and hashing of bearer tokens, session ids, CSRF tokens, webhook ids and
 //! secrets, and argon2id password hashes. Only hashes are stored; values are shown once.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine as _;
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -11,7 +11,9 @@ const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 
 pub fn random_string(len: usize) -> String {
     let mut rng = rand::rng();
-    (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// A new API token: `sut_` and 40 base62 characters (≈238 bits).
@@ -41,7 +43,10 @@ pub fn new_hook_id() -> String {
 pub fn new_webhook_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill(&mut bytes);
-    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 pub fn hash_password(password: &str) -> Result<String, String> {
@@ -56,7 +61,9 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -78,7 +85,10 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with("sut_") && a.len() == 44);
         assert_eq!(token_prefix(&a).len(), 12);
-        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
@@ -94,7 +104,9 @@ mod tests {
     fn webhook_secrets_have_the_standard_prefix() {
         let s = new_webhook_secret();
         assert!(s.starts_with("whsec_"));
-        let raw = base64::engine::general_purpose::STANDARD.decode(&s[6..]).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&s[6..])
+            .unwrap();
         assert_eq!(raw.len(), 32);
     }
 }

@@ -32,7 +32,9 @@ impl SessionAuth {
         if constant_time_eq(submitted.as_bytes(), self.csrf_token.as_bytes()) {
             Ok(())
         } else {
-            Err(crate::web::WebError::forbidden("the form expired or did not come from this site; reload the page and try again"))
+            Err(crate::web::WebError::forbidden(
+                "the form expired or did not come from this site; reload the page and try again",
+            ))
         }
     }
 
@@ -40,7 +42,11 @@ impl SessionAuth {
         if self.role.allows(needed) {
             Ok(())
         } else {
-            Err(crate::web::WebError::forbidden(&format!("this needs the `{}` role; you are `{}`", needed.as_str(), self.role.as_str())))
+            Err(crate::web::WebError::forbidden(&format!(
+                "this needs the `{}` role; you are `{}`",
+                needed.as_str(),
+                self.role.as_str()
+            )))
         }
     }
 }
@@ -50,15 +56,26 @@ pub struct LoginRedirect(String);
 
 impl IntoResponse for LoginRedirect {
     fn into_response(self) -> Response {
-        Redirect::to(&format!("/login?next={}", url::form_urlencoded::byte_serialize(self.0.as_bytes()).collect::<String>())).into_response()
+        Redirect::to(&format!(
+            "/login?next={}",
+            url::form_urlencoded::byte_serialize(self.0.as_bytes()).collect::<String>()
+        ))
+        .into_response()
     }
 }
 
 impl FromRequestParts<AppState> for SessionAuth {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else {
             return Err(LoginRedirect(next).into_response());
@@ -84,8 +101,18 @@ impl FromRequestParts<AppState> for SessionAuth {
             // Membership revoked since login.
             return Err(LoginRedirect(next).into_response());
         };
-        let user = state.db.users().find(user_id).await.map_err(|e| crate::web::WebError::internal(e).into_response())?;
-        let tenant_row = state.db.tenants().find(tenant).await.map_err(|e| crate::web::WebError::internal(e).into_response())?;
+        let user = state
+            .db
+            .users()
+            .find(user_id)
+            .await
+            .map_err(|e| crate::web::WebError::internal(e).into_response())?;
+        let tenant_row = state
+            .db
+            .tenants()
+            .find(tenant)
+            .await
+            .map_err(|e| crate::web::WebError::internal(e).into_response())?;
         Ok(SessionAuth {
             session_id: SessionId::from_uuid(session.id),
             user_id,
@@ -109,7 +136,12 @@ pub fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
 }
 
 pub fn login_csrf_cookie(value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((LOGIN_CSRF_COOKIE, value)).http_only(true).same_site(SameSite::Strict).secure(secure).path("/login").build()
+    Cookie::build((LOGIN_CSRF_COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .path("/login")
+        .build()
 }
 
 fn time_days(days: i64) -> cookie::time::Duration {

@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use suture_domain::ids::{RunId, TenantId, WorkflowId};
 use suture_domain::workflow::{RespondMode, SignatureScheme};
-use suture_engine::runs::{StartRun, start};
+use suture_engine::runs::{Delivery, StartRun, start, start_delivery};
 
 use crate::api::error::{ApiError, ApiResult};
 use crate::app::AppState;
@@ -36,8 +36,15 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn is_sensitive_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    matches!(n.as_str(), "authorization" | "proxy-authorization" | "cookie" | "webhook-signature" | "x-hub-signature-256" | "x-hub-signature")
-        || n.contains("token")
+    matches!(
+        n.as_str(),
+        "authorization"
+            | "proxy-authorization"
+            | "cookie"
+            | "webhook-signature"
+            | "x-hub-signature-256"
+            | "x-hub-signature"
+    ) || n.contains("token")
         || n.contains("secret")
         || n.contains("api-key")
 }
@@ -47,7 +54,11 @@ fn is_sensitive_header(name: &str) -> bool {
 fn trigger_meta(headers: &HeaderMap, query: Option<&str>) -> Value {
     let mut h = BTreeMap::new();
     for (k, v) in headers {
-        let value = if is_sensitive_header(k.as_str()) { "[redacted]".to_string() } else { v.to_str().unwrap_or("[binary]").to_string() };
+        let value = if is_sensitive_header(k.as_str()) {
+            "[redacted]".to_string()
+        } else {
+            v.to_str().unwrap_or("[binary]").to_string()
+        };
         h.insert(k.as_str().to_string(), Value::String(value));
     }
     let mut q = Map::new();
@@ -61,12 +72,19 @@ fn trigger_meta(headers: &HeaderMap, query: Option<&str>) -> Value {
 
 /// JSON stays as is; a form becomes an object of its fields; anything else `{"raw": text}`.
 fn body_to_input(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
-    let ct = header(headers, "content-type").unwrap_or("").to_ascii_lowercase();
+    let ct = header(headers, "content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if body.is_empty() {
         return Ok(json!({}));
     }
     if ct.contains("json") {
-        return serde_json::from_slice(body).map_err(|e| ApiError::bad_request("webhook.bad_body", format!("the body is not valid JSON: {e}")));
+        return serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(
+                "webhook.bad_body",
+                format!("the body is not valid JSON: {e}"),
+            )
+        });
     }
     if ct.starts_with("application/x-www-form-urlencoded") {
         let mut obj = Map::new();
@@ -89,15 +107,25 @@ async fn receive(
     if !hook_id.starts_with("hk_") || hook_id.len() > 64 {
         return Err(not_found());
     }
-    let wf = state.db.workflows().find_by_hook(&hook_id).await?.ok_or_else(not_found)?;
+    let wf = state
+        .db
+        .workflows()
+        .find_by_hook(&hook_id)
+        .await?
+        .ok_or_else(not_found)?;
     let tenant = TenantId::from_uuid(wf.tenant_id);
     let workflow = WorkflowId::from_uuid(wf.id);
-    let def = state.executor.definition(tenant, workflow, wf.current_version).await?;
+    let def = state
+        .executor
+        .definition(tenant, workflow, wf.current_version)
+        .await?;
     let settings = def.suture.webhook.clone().unwrap_or_default();
 
     if let Some(scheme) = settings.signature {
         let Some(secret) = wf.webhook_secret.as_deref() else {
-            return Err(ApiError::unauthorized("this webhook requires a signature but has no secret; rotate it via the API"));
+            return Err(ApiError::unauthorized(
+                "this webhook requires a signature but has no secret; rotate it via the API",
+            ));
         };
         let now = chrono::Utc::now().timestamp();
         let verdict = match scheme {
@@ -109,59 +137,91 @@ async fn receive(
                 &body,
                 now,
             ),
-            SignatureScheme::Github => signature::verify_github(secret, header(&headers, "x-hub-signature-256"), &body),
+            SignatureScheme::Github => {
+                signature::verify_github(secret, header(&headers, "x-hub-signature-256"), &body)
+            }
         };
         if let Err(e) = verdict {
             tracing::info!(workflow.id = %workflow, reason = %e, "webhook signature refused");
-            return Err(ApiError::unauthorized(format!("webhook signature check failed: {e}")));
+            return Err(ApiError::unauthorized(format!(
+                "webhook signature check failed: {e}"
+            )));
         }
     }
 
-    let delivery_id = header(&headers, "webhook-id").or_else(|| header(&headers, "idempotency-key")).map(str::to_string);
-    if let Some(d) = &delivery_id {
-        if d.len() > 256 {
-            return Err(ApiError::bad_request("webhook.bad_delivery_id", "`webhook-id` is longer than 256 characters"));
-        }
-        if let Some(first) = state.db.deliveries().find(workflow, d, chrono::Utc::now() - DEDUP_WINDOW).await? {
-            return Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": first.run_id.to_string(), "duplicate": true }))).into_response());
-        }
+    let delivery_id = header(&headers, "webhook-id")
+        .or_else(|| header(&headers, "idempotency-key"))
+        .map(str::to_string);
+    if delivery_id.as_ref().is_some_and(|d| d.len() > 256) {
+        return Err(ApiError::bad_request(
+            "webhook.bad_delivery_id",
+            "`webhook-id` is longer than 256 characters",
+        ));
     }
-
     let input = body_to_input(&headers, &body)?;
     let sync = settings.respond == RespondMode::Sync;
-    let run_id = start(
-        &state.deps,
-        StartRun { tenant, workflow, version: wf.current_version, input, trigger: "webhook", trigger_meta: Some(trigger_meta(&headers, query.as_deref())) },
-        sync,
-    )
-    .await?;
-    if let Some(d) = &delivery_id {
-        if let Err(e) = state.db.deliveries().record(tenant, workflow, d, run_id).await {
-            if e.is_conflict(suture_storage::constraints::DELIVERY_ID) {
-                // A concurrent redelivery won the race: answer with its run; ours stays queued
-                // only if it was enqueued — cancel it so nothing runs twice.
-                let _ = state.db.runs().set_status(tenant, run_id, &[suture_domain::status::RunStatus::Queued], suture_domain::status::RunStatus::Cancelled).await;
-                if let Some(first) = state.db.deliveries().find(workflow, d, chrono::Utc::now() - DEDUP_WINDOW).await? {
-                    return Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": first.run_id.to_string(), "duplicate": true }))).into_response());
+    let run = StartRun {
+        tenant,
+        workflow,
+        version: wf.current_version,
+        input,
+        trigger: "webhook",
+        trigger_meta: Some(trigger_meta(&headers, query.as_deref())),
+    };
+    let run_id = match &delivery_id {
+        None => start(&state.deps, run, sync).await?,
+        Some(d) => {
+            let window = chrono::Utc::now() - DEDUP_WINDOW;
+            match start_delivery(&state.deps, run, sync, d, window).await? {
+                Delivery::Started(id) => id,
+                Delivery::Duplicate(first) => {
+                    return Ok((
+                        StatusCode::ACCEPTED,
+                        Json(json!({ "run_id": first.to_string(), "duplicate": true })),
+                    )
+                        .into_response());
                 }
             }
-            return Err(e.into());
         }
-    }
+    };
     if !sync {
-        return Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": run_id.to_string() }))).into_response());
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "run_id": run_id.to_string() })),
+        )
+            .into_response());
     }
-    respond_sync(&state, tenant, run_id, Duration::from_millis(settings.sync_timeout_ms)).await
+    respond_sync(
+        &state,
+        tenant,
+        run_id,
+        Duration::from_millis(settings.sync_timeout_ms),
+    )
+    .await
 }
 
-async fn respond_sync(state: &AppState, tenant: TenantId, run_id: RunId, timeout: Duration) -> ApiResult<Response> {
+async fn respond_sync(
+    state: &AppState,
+    tenant: TenantId,
+    run_id: RunId,
+    timeout: Duration,
+) -> ApiResult<Response> {
     let executed = tokio::time::timeout(timeout, state.executor.execute(run_id)).await;
     if executed.is_err() {
         // Still running (or parked): the run continues; the caller gets its id.
         state.deps.queue.enqueue(run_id).await.ok();
-        return Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": run_id.to_string(), "status": "running" }))).into_response());
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "run_id": run_id.to_string(), "status": "running" })),
+        )
+            .into_response());
     }
-    let run = state.db.runs().find(tenant, run_id).await?.ok_or_else(|| ApiError::not_found("run.not_found", "run"))?;
+    let run = state
+        .db
+        .runs()
+        .find(tenant, run_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run.not_found", "run"))?;
     let mut resp = match run.status.as_str() {
         "succeeded" | "healed" => (StatusCode::OK, Json(run.output.clone().unwrap_or(Value::Null))).into_response(),
         "failed" => (

@@ -1,9 +1,9 @@
 //! Dashboard pages: overview, runs, run timeline, repair audit log, repair page with its
 //! decisions, workflows and antibodies. Handlers turn rows into view models (never entities).
 
-use axum::extract::{Path, Query, State};
-use axum::response::{Redirect, Response, IntoResponse};
 use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use suture_domain::ids::{AntibodyId, RepairId, RunId, WorkflowId};
@@ -20,7 +20,12 @@ use crate::views::*;
 
 type Page<T> = Result<T, WebError>;
 
-async fn chrome(state: &AppState, auth: &SessionAuth, title: &str, nav: &'static str) -> Page<Chrome> {
+async fn chrome(
+    state: &AppState,
+    auth: &SessionAuth,
+    title: &str,
+    nav: &'static str,
+) -> Page<Chrome> {
     let tenants = state.db.tenants().list_for_user(auth.user_id).await?;
     Ok(Chrome {
         title: title.to_string(),
@@ -28,7 +33,11 @@ async fn chrome(state: &AppState, auth: &SessionAuth, title: &str, nav: &'static
         tenant_name: auth.tenant_name.clone(),
         tenants: tenants
             .into_iter()
-            .map(|(t, _)| TenantChoice { current: t.id == auth.tenant.as_uuid(), id: t.id.to_string(), name: t.name })
+            .map(|(t, _)| TenantChoice {
+                current: t.id == auth.tenant.as_uuid(),
+                id: t.id.to_string(),
+                name: t.name,
+            })
             .collect(),
         csrf_token: auth.csrf_token.clone(),
         nav,
@@ -37,12 +46,23 @@ async fn chrome(state: &AppState, auth: &SessionAuth, title: &str, nav: &'static
 }
 
 async fn workflow_names(state: &AppState, auth: &SessionAuth) -> Page<Vec<(String, String)>> {
-    Ok(state.db.workflows().list(auth.tenant).await?.into_iter().map(|w| (w.id.to_string(), w.name)).collect())
+    Ok(state
+        .db
+        .workflows()
+        .list(auth.tenant)
+        .await?
+        .into_iter()
+        .map(|w| (w.id.to_string(), w.name))
+        .collect())
 }
 
 fn name_of(names: &[(String, String)], id: &uuid::Uuid) -> String {
     let id = id.to_string();
-    names.iter().find(|(i, _)| *i == id).map(|(_, n)| n.clone()).unwrap_or_else(|| "(deleted workflow)".into())
+    names
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, n)| n.clone())
+        .unwrap_or_else(|| "(deleted workflow)".into())
 }
 
 fn run_row(r: &runs::Model, names: &[(String, String)]) -> RunRow {
@@ -81,7 +101,13 @@ fn problem_view(v: &Value) -> Option<ProblemView> {
     if v.is_null() {
         return None;
     }
-    let kind = v["type"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string();
+    let kind = v["type"]
+        .as_str()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     Some(ProblemView {
         title: v["title"].as_str().unwrap_or("error").to_string(),
         detail: v["detail"].as_str().unwrap_or_default().to_string(),
@@ -93,26 +119,73 @@ fn problem_view(v: &Value) -> Option<ProblemView> {
 pub async fn overview(State(state): State<AppState>, auth: SessionAuth) -> Page<OverviewPage> {
     let since = chrono::Utc::now() - chrono::TimeDelta::hours(24);
     let counts = state.db.runs().count_by_status(auth.tenant, since).await?;
-    let count = |s: &str| counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
+    let count = |s: &str| {
+        counts
+            .iter()
+            .find(|(k, _)| k == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
     let healed = count("healed");
     let failed = count("failed");
-    let heal_rate = if healed + failed > 0 { format!("{:.0} %", healed as f64 * 100.0 / (healed + failed) as f64) } else { "—".into() };
+    let heal_rate = if healed + failed > 0 {
+        format!("{:.0} %", healed as f64 * 100.0 / (healed + failed) as f64)
+    } else {
+        "—".into()
+    };
     let names = workflow_names(&state, &auth).await?;
-    let recent = state.db.runs().list(auth.tenant, &RunFilter { limit: 10, ..Default::default() }).await?;
+    let recent = state
+        .db
+        .runs()
+        .list(
+            auth.tenant,
+            &RunFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await?;
     let pending = state
         .db
         .repairs()
-        .list(auth.tenant, &RepairFilter { outcome: Some("pending_approval".into()), limit: 20, ..Default::default() })
+        .list(
+            auth.tenant,
+            &RepairFilter {
+                outcome: Some("pending_approval".into()),
+                limit: 20,
+                ..Default::default()
+            },
+        )
         .await?;
     Ok(OverviewPage {
         chrome: chrome(&state, &auth, "Overview", "overview").await?,
         stats: vec![
-            StatCard { label: "Runs (24 h)".into(), value: total.to_string(), hint: None },
-            StatCard { label: "Healed".into(), value: healed.to_string(), hint: Some("finished thanks to a repair".into()) },
-            StatCard { label: "Failed".into(), value: failed.to_string(), hint: None },
-            StatCard { label: "Heal rate".into(), value: heal_rate, hint: Some("healed ÷ (healed + failed)".into()) },
-            StatCard { label: "Awaiting approval".into(), value: pending.len().to_string(), hint: None },
+            StatCard {
+                label: "Runs (24 h)".into(),
+                value: total.to_string(),
+                hint: None,
+            },
+            StatCard {
+                label: "Healed".into(),
+                value: healed.to_string(),
+                hint: Some("finished thanks to a repair".into()),
+            },
+            StatCard {
+                label: "Failed".into(),
+                value: failed.to_string(),
+                hint: None,
+            },
+            StatCard {
+                label: "Heal rate".into(),
+                value: heal_rate,
+                hint: Some("healed ÷ (healed + failed)".into()),
+            },
+            StatCard {
+                label: "Awaiting approval".into(),
+                value: pending.len().to_string(),
+                hint: None,
+            },
         ],
         recent_runs: recent.iter().map(|r| run_row(r, &names)).collect(),
         pending_repairs: pending.iter().map(|r| repair_row(r, &names)).collect(),
@@ -126,11 +199,26 @@ pub struct RunsQuery {
     cursor: Option<String>,
 }
 
-pub async fn runs(State(state): State<AppState>, auth: SessionAuth, Query(q): Query<RunsQuery>) -> Page<RunsPage> {
-    let api_q = crate::api::runs::ListQuery { workflow: q.workflow.clone(), status: q.status.clone(), since: None, limit: Some(50), cursor: q.cursor.clone() };
+pub async fn runs(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+    Query(q): Query<RunsQuery>,
+) -> Page<RunsPage> {
+    let api_q = crate::api::runs::ListQuery {
+        workflow: q.workflow.clone(),
+        status: q.status.clone(),
+        since: None,
+        limit: Some(50),
+        cursor: q.cursor.clone(),
+    };
     let filter = crate::api::runs::parse_filter(&api_q)?;
     let rows = state.db.runs().list(auth.tenant, &filter).await?;
-    let next_cursor = (rows.len() == 50).then(|| rows.last().map(|r| crate::api::pagination::encode(r.created_at, r.id))).flatten();
+    let next_cursor = (rows.len() == 50)
+        .then(|| {
+            rows.last()
+                .map(|r| crate::api::pagination::encode(r.created_at, r.id))
+        })
+        .flatten();
     let names = workflow_names(&state, &auth).await?;
     Ok(RunsPage {
         chrome: chrome(&state, &auth, "Runs", "runs").await?,
@@ -138,14 +226,31 @@ pub async fn runs(State(state): State<AppState>, auth: SessionAuth, Query(q): Qu
         status_filter: q.status.unwrap_or_default(),
         workflow_filter: q.workflow.unwrap_or_default(),
         workflows: names,
-        statuses: vec!["queued", "running", "succeeded", "healed", "failed", "cancelled", "waiting_approval"],
+        statuses: vec![
+            "queued",
+            "running",
+            "succeeded",
+            "healed",
+            "failed",
+            "cancelled",
+            "waiting_approval",
+        ],
         next_cursor,
     })
 }
 
-pub async fn run(State(state): State<AppState>, auth: SessionAuth, Path(id): Path<String>) -> Page<RunPage> {
+pub async fn run(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+    Path(id): Path<String>,
+) -> Page<RunPage> {
     let id: RunId = id.parse().map_err(|_| WebError::not_found("run"))?;
-    let run = state.db.runs().find(auth.tenant, id).await?.ok_or_else(|| WebError::not_found("run"))?;
+    let run = state
+        .db
+        .runs()
+        .find(auth.tenant, id)
+        .await?
+        .ok_or_else(|| WebError::not_found("run"))?;
     let steps = state.db.steps().list_for_run(auth.tenant, id).await?;
     let repairs = state.db.repairs().list_for_run(auth.tenant, id).await?;
     let names = workflow_names(&state, &auth).await?;
@@ -163,13 +268,24 @@ pub async fn run(State(state): State<AppState>, auth: SessionAuth, Path(id): Pat
                             status_code: x["status_code"].as_u64().map(|c| c as u16),
                             outcome: x["outcome"].as_str().unwrap_or_default().to_string(),
                             duration_ms: x["duration_ms"].as_u64().unwrap_or(0),
-                            started_at: x["started_at"].as_str().unwrap_or_default().replace('T', " "),
+                            started_at: x["started_at"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .replace('T', " "),
                             error: x["error"].as_str().map(str::to_string),
                         })
                         .collect()
                 })
                 .unwrap_or_default();
-            let step_repairs = repair_rows.iter().filter(|r| repairs.iter().any(|m| m.id.to_string() == r.id && m.step_id == Some(s.id))).cloned().collect();
+            let step_repairs = repair_rows
+                .iter()
+                .filter(|r| {
+                    repairs
+                        .iter()
+                        .any(|m| m.id.to_string() == r.id && m.step_id == Some(s.id))
+                })
+                .cloned()
+                .collect();
             StepView {
                 position: s.position,
                 name: s.name.clone(),
@@ -198,7 +314,12 @@ pub async fn run(State(state): State<AppState>, auth: SessionAuth, Path(id): Pat
         output_json: run.output.as_ref().map(pretty),
         error: run.error.as_ref().and_then(problem_view),
     };
-    Ok(RunPage { chrome: chrome(&state, &auth, &format!("Run {}", short(&run.id)), "runs").await?, run: detail, steps: step_views, repairs: repair_rows })
+    Ok(RunPage {
+        chrome: chrome(&state, &auth, &format!("Run {}", short(&run.id)), "runs").await?,
+        run: detail,
+        steps: step_views,
+        repairs: repair_rows,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,8 +329,18 @@ pub struct RepairsQuery {
     generator: Option<String>,
 }
 
-pub async fn repairs(State(state): State<AppState>, auth: SessionAuth, Query(q): Query<RepairsQuery>) -> Page<RepairsPage> {
-    let api_q = crate::api::repairs::RepairQuery { run: None, workflow: q.workflow.clone(), status: q.outcome.clone(), generator: q.generator.clone(), limit: Some(200) };
+pub async fn repairs(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+    Query(q): Query<RepairsQuery>,
+) -> Page<RepairsPage> {
+    let api_q = crate::api::repairs::RepairQuery {
+        run: None,
+        workflow: q.workflow.clone(),
+        status: q.outcome.clone(),
+        generator: q.generator.clone(),
+        limit: Some(200),
+    };
     let filter = crate::api::repairs::parse_repair_filter(&api_q)?;
     let rows = state.db.repairs().list(auth.tenant, &filter).await?;
     let names = workflow_names(&state, &auth).await?;
@@ -230,15 +361,27 @@ pub async fn repairs(State(state): State<AppState>, auth: SessionAuth, Query(q):
     })
 }
 
-pub async fn repair(State(state): State<AppState>, auth: SessionAuth, Path(id): Path<String>) -> Page<RepairPage> {
+pub async fn repair(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+    Path(id): Path<String>,
+) -> Page<RepairPage> {
     let id: RepairId = id.parse().map_err(|_| WebError::not_found("repair"))?;
-    let r = state.db.repairs().find(auth.tenant, id).await?.ok_or_else(|| WebError::not_found("repair"))?;
+    let r = state
+        .db
+        .repairs()
+        .find(auth.tenant, id)
+        .await?
+        .ok_or_else(|| WebError::not_found("repair"))?;
     let names = workflow_names(&state, &auth).await?;
     let logs = r.sandbox_log["logs"]
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|l| LogLineView { level: l["level"].as_str().unwrap_or("log").to_string(), message: l["message"].as_str().unwrap_or_default().to_string() })
+                .map(|l| LogLineView {
+                    level: l["level"].as_str().unwrap_or("log").to_string(),
+                    message: l["message"].as_str().unwrap_or_default().to_string(),
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -257,7 +400,12 @@ pub async fn repair(State(state): State<AppState>, auth: SessionAuth, Path(id): 
         })
         .unwrap_or_default();
     let antibody_active = match r.antibody_id {
-        Some(ab) => state.db.antibodies().find(auth.tenant, AntibodyId::from_uuid(ab)).await?.is_some_and(|a| a.status == "active"),
+        Some(ab) => state
+            .db
+            .antibodies()
+            .find(auth.tenant, AntibodyId::from_uuid(ab))
+            .await?
+            .is_some_and(|a| a.status == "active"),
         None => false,
     };
     let editor = auth.role.allows(Role::Editor);
@@ -270,12 +418,25 @@ pub async fn repair(State(state): State<AppState>, auth: SessionAuth, Path(id): 
         logs,
         fetches,
         verdict_accepted: r.verdict["accepted"].as_bool().unwrap_or(false),
-        verdict_reasons: r.verdict["reasons"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default(),
+        verdict_reasons: r.verdict["reasons"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
         antibody_id: r.antibody_id.map(|a| a.to_string()),
         approved_by: r.approved_by.map(|a| a.to_string()),
     };
     Ok(RepairPage {
-        chrome: chrome(&state, &auth, &format!("Repair {}", short(&r.id)), "repairs").await?,
+        chrome: chrome(
+            &state,
+            &auth,
+            &format!("Repair {}", short(&r.id)),
+            "repairs",
+        )
+        .await?,
         can_decide: editor && r.outcome == "pending_approval",
         can_retire: editor && antibody_active,
         repair: detail,
@@ -287,7 +448,13 @@ pub struct CsrfForm {
     csrf_token: String,
 }
 
-async fn decide_form(state: AppState, auth: SessionAuth, id: String, form: CsrfForm, decision: Decision) -> Result<Response, WebError> {
+async fn decide_form(
+    state: AppState,
+    auth: SessionAuth,
+    id: String,
+    form: CsrfForm,
+    decision: Decision,
+) -> Result<Response, WebError> {
     auth.check_csrf(&form.csrf_token)?;
     auth.require(Role::Editor)?;
     let id: RepairId = id.parse().map_err(|_| WebError::not_found("repair"))?;
@@ -295,15 +462,30 @@ async fn decide_form(state: AppState, auth: SessionAuth, id: String, form: CsrfF
     Ok(Redirect::to(&format!("/repairs/{id}")).into_response())
 }
 
-pub async fn approve(State(state): State<AppState>, auth: SessionAuth, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Result<Response, WebError> {
+pub async fn approve(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
     decide_form(state, auth, id, form, Decision::Approve).await
 }
 
-pub async fn reject(State(state): State<AppState>, auth: SessionAuth, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Result<Response, WebError> {
+pub async fn reject(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
     decide_form(state, auth, id, form, Decision::Reject).await
 }
 
-pub async fn retire(State(state): State<AppState>, auth: SessionAuth, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Result<Response, WebError> {
+pub async fn retire(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
     auth.check_csrf(&form.csrf_token)?;
     auth.require(Role::Editor)?;
     let id: AntibodyId = id.parse().map_err(|_| WebError::not_found("antibody"))?;
@@ -318,12 +500,31 @@ pub async fn workflows(State(state): State<AppState>, auth: SessionAuth) -> Page
     let since = chrono::Utc::now() - chrono::TimeDelta::hours(24);
     let mut out = Vec::new();
     for w in rows {
-        let version = state.db.workflows().version(auth.tenant, WorkflowId::from_uuid(w.id), w.current_version).await?;
-        let namespace = version.as_ref().and_then(|v| v.definition["document"]["namespace"].as_str().map(str::to_string)).unwrap_or_default();
+        let version = state
+            .db
+            .workflows()
+            .version(auth.tenant, WorkflowId::from_uuid(w.id), w.current_version)
+            .await?;
+        let namespace = version
+            .as_ref()
+            .and_then(|v| {
+                v.definition["document"]["namespace"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
         let runs_24h = state
             .db
             .runs()
-            .list(auth.tenant, &RunFilter { workflow: Some(WorkflowId::from_uuid(w.id)), since: Some(since), limit: 500, ..Default::default() })
+            .list(
+                auth.tenant,
+                &RunFilter {
+                    workflow: Some(WorkflowId::from_uuid(w.id)),
+                    since: Some(since),
+                    limit: 500,
+                    ..Default::default()
+                },
+            )
             .await?
             .len() as i64;
         out.push(WorkflowRow {
@@ -336,7 +537,10 @@ pub async fn workflows(State(state): State<AppState>, auth: SessionAuth) -> Page
             runs_24h,
         });
     }
-    Ok(WorkflowsPage { chrome: chrome(&state, &auth, "Workflows", "workflows").await?, workflows: out })
+    Ok(WorkflowsPage {
+        chrome: chrome(&state, &auth, "Workflows", "workflows").await?,
+        workflows: out,
+    })
 }
 
 pub async fn antibodies(State(state): State<AppState>, auth: SessionAuth) -> Page<AntibodiesPage> {

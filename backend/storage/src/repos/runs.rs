@@ -306,15 +306,31 @@ impl<C: ConnectionTrait> RunRepo<'_, C> {
     /// Puts a failed, cancelled or parked run back in the queue after a human fix. The attempt
     /// group moves on, so outbound calls carry new idempotency keys; finished steps stay.
     pub async fn resume(&self, tenant: TenantId, id: RunId) -> Result<bool, StorageError> {
-        let from = [RunStatus::Failed, RunStatus::Cancelled, RunStatus::WaitingApproval];
+        let from = [
+            RunStatus::Failed,
+            RunStatus::Cancelled,
+            RunStatus::WaitingApproval,
+        ];
         let res = runs::Entity::update_many()
             .col_expr(Column::Status, Expr::value(RunStatus::Queued.as_str()))
-            .col_expr(Column::AttemptGroup, sea_orm::sea_query::ExprTrait::add(Expr::col(Column::AttemptGroup), 1))
+            .col_expr(
+                Column::AttemptGroup,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(Column::AttemptGroup), 1),
+            )
             .col_expr(Column::Error, Expr::value(Option::<Json>::None))
-            .col_expr(Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                Column::FinishedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .col_expr(Column::ClaimedBy, Expr::value(Option::<String>::None))
-            .col_expr(Column::HeartbeatAt, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(Column::NotBefore, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                Column::HeartbeatAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                Column::NotBefore,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .filter(Column::TenantId.eq(tenant.as_uuid()))
             .filter(Column::Id.eq(id.as_uuid()))
             .filter(Column::Status.is_in(from.iter().map(|s| s.as_str())))
@@ -324,7 +340,12 @@ impl<C: ConnectionTrait> RunRepo<'_, C> {
     }
 
     /// Fails a run parked for approval (its repair was rejected), recording why.
-    pub async fn fail_waiting(&self, tenant: TenantId, id: RunId, error: Json) -> Result<bool, StorageError> {
+    pub async fn fail_waiting(
+        &self,
+        tenant: TenantId,
+        id: RunId,
+        error: Json,
+    ) -> Result<bool, StorageError> {
         let res = runs::Entity::update_many()
             .col_expr(Column::Status, Expr::value(RunStatus::Failed.as_str()))
             .col_expr(Column::Error, Expr::value(Some(error)))

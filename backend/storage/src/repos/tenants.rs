@@ -1,6 +1,6 @@
 //! Tenants and the tenants a user belongs to.
 
-use sea_orm::{PaginatorTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use suture_domain::ids::{TenantId, UserId};
 use suture_domain::status::Role;
 use uuid::Uuid;
