@@ -128,3 +128,60 @@ async fn invalid_input_fails_the_run_with_a_validation_problem() {
     assert!(vendor.hits().is_empty(), "nothing was called");
     app.shutdown().await;
 }
+
+/// Scale-out: an HTTP-only server queues runs and a separate worker (as `suture worker`)
+/// executes them through the shared database queue.
+async fn separate_worker_executes_queued_runs(backend: Backend) {
+    use suture_server::app::Role;
+    let Some(app) =
+        suture_tests::support::app::spawn_app_role(backend, Role::ServerOnly, |_| {}).await
+    else {
+        return;
+    };
+    let vendor = Vendor::start().await;
+    let wf = app.create_workflow(&three_step(&vendor.base)).await;
+    let wf_id = wf["id"].as_str().expect("id");
+    // No worker yet: the run stays queued.
+    let resp = app
+        .post_json(
+            &format!("/api/v1/workflows/{wf_id}/runs?wait=1"),
+            &json!({"n": 1}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let run: Value = resp.json().await.expect("json");
+    assert_eq!(run["status"], "queued", "{run}");
+    let run_id = run["id"].as_str().expect("id").to_string();
+
+    let stop = app.start_worker().await;
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        last = app
+            .get(&format!("/api/v1/runs/{run_id}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        if last["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(last["status"], "succeeded", "{last}");
+    assert_eq!(last["steps"].as_array().map(|a| a.len()), Some(3));
+    // And a new run with ?wait is answered once the other process finishes it.
+    let run = app.run_and_wait(wf_id, &json!({"n": 2})).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    drop(stop);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn separate_worker_executes_queued_runs_sqlite() {
+    separate_worker_executes_queued_runs(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn separate_worker_executes_queued_runs_postgres() {
+    separate_worker_executes_queued_runs(Backend::Postgres).await;
+}

@@ -26,6 +26,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub data_dir: PathBuf,
+    pub config: Config,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     pg: Option<PgDatabase>,
@@ -38,6 +39,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    spawn_app_role(backend, Role::ServerAndWorkers, tweak).await
+}
+
+/// `Role::ServerOnly` leaves execution to separate worker processes (`TestApp::start_worker`).
+pub async fn spawn_app_role(
+    backend: Backend,
+    role: Role,
+    tweak: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::load_from(
         &Overrides {
@@ -68,7 +78,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let app = Application::build(config, listener, Role::ServerAndWorkers)
+    let app = Application::build(config.clone(), listener, role)
         .await
         .expect("app builds");
     let boot = app
@@ -92,6 +102,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         client: reqwest::Client::new(),
         state,
         data_dir: dir.path().to_path_buf(),
+        config,
         stop: Some(tx),
         server: Some(server),
         pg,
@@ -100,6 +111,22 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
 }
 
 impl TestApp {
+    /// A `suture worker` equivalent on the same database; stops when the sender is dropped.
+    pub async fn start_worker(&self) -> oneshot::Sender<()> {
+        let worker = Application::build_workers_only(self.config.clone())
+            .await
+            .expect("worker builds");
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = worker
+                .run_until_stopped(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        tx
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use suture_domain::expr::Scope;
 use suture_domain::failure::{FailureClass, Problem};
-use suture_domain::ids::{RunId, StepId, TenantId};
+use suture_domain::ids::{RepairId, RunId, StepId, TenantId};
 use suture_domain::status::{RunStatus, StepStatus};
 use suture_domain::workflow::{Definition, FlowDirective, TaskDef};
 
@@ -88,8 +88,47 @@ impl Executor {
             return Ok(Disposition::NotClaimed);
         }
         let run = self.store.load_run(run_id, &self.worker_name).await?;
-        // Heartbeats prove this worker alive while the run lasts, so the sweeper leaves it alone.
-        let beat = {
+        self.execute_claimed(run, false).await
+    }
+
+    /// Records a new run already claimed by this worker and executes it at once — the path of
+    /// synchronous webhooks and `suture run`, which skips the queue, the claim and the reload.
+    /// Should the process die meanwhile, the sweeper recovers the run by its stale heartbeat.
+    pub async fn start_and_execute(
+        &self,
+        start: crate::runs::StartRun,
+    ) -> Result<(RunId, Disposition), EngineError> {
+        let run = self.create_claimed(start).await?;
+        let id = run.id;
+        let disposition = self.execute_created(run).await?;
+        Ok((id, disposition))
+    }
+
+    /// The first half of `start_and_execute`: the run row, claimed by this worker.
+    pub async fn create_claimed(
+        &self,
+        start: crate::runs::StartRun,
+    ) -> Result<LoadedRun, EngineError> {
+        self.store
+            .insert_claimed_run(start, &self.worker_name)
+            .await
+    }
+
+    /// The second half: executes a run `create_claimed` returned.
+    pub async fn execute_created(&self, run: LoadedRun) -> Result<Disposition, EngineError> {
+        self.execute_claimed(run, true).await
+    }
+
+    /// `fresh`: the run was just created, so it has no steps to resume from.
+    async fn execute_claimed(
+        &self,
+        run: LoadedRun,
+        fresh: bool,
+    ) -> Result<Disposition, EngineError> {
+        let run_id = run.id;
+        // Heartbeats prove this worker alive while the run lasts, so the sweeper leaves it
+        // alone; the guard stops them however this function ends (even if its future is dropped).
+        let _beat = AbortOnDrop({
             let store = self.store.clone();
             let worker = self.worker_name.clone();
             tokio::spawn(async move {
@@ -102,10 +141,8 @@ impl Executor {
                     }
                 }
             })
-        };
-        let outcome = self.drive(&run).await;
-        beat.abort();
-        let disposition = match outcome {
+        });
+        let disposition = match self.drive(&run, fresh).await {
             Ok(d) => d,
             Err(e) => {
                 // An internal error (database down, bug) must not leave the run claimed forever:
@@ -128,7 +165,7 @@ impl Executor {
         Ok(disposition)
     }
 
-    async fn drive(&self, run: &LoadedRun) -> Result<Disposition, EngineError> {
+    async fn drive(&self, run: &LoadedRun, fresh: bool) -> Result<Disposition, EngineError> {
         let def = self
             .definitions
             .get(run.tenant_id, run.workflow_id, run.version)
@@ -141,14 +178,25 @@ impl Executor {
             Ok(v) => v,
             Err(problem) => return self.fail(run, problem, false).await,
         };
+        let mut trigger = json!({ "type": run.trigger });
+        if let Some(Value::Object(meta)) = &run.trigger_meta {
+            for (k, v) in meta {
+                trigger[k] = v.clone();
+            }
+        }
         let workflow_desc = json!({
             "id": run.id.to_string(),
             "definition": { "document": def.normalized.get("document").cloned().unwrap_or(Value::Null) },
             "input": run.input,
             "startedAt": started.to_rfc3339(),
+            "trigger": trigger,
         });
 
-        let done = self.store.finished_steps(tenant, run.id).await?;
+        let done = if fresh {
+            Vec::new()
+        } else {
+            self.store.finished_steps(tenant, run.id).await?
+        };
         let mut position = done.len() as i32;
         let mut healed = run.healed || done.iter().any(|s| s.status == StepStatus::Healed);
         let (mut current, mut context, mut index) =
@@ -170,7 +218,13 @@ impl Executor {
                 );
                 return self.fail(run, problem, healed).await;
             }
-            let step_id = StepId::new();
+            let step = PendingStep {
+                id: StepId::new(),
+                position,
+                task,
+                started_at: Utc::now(),
+                t0: Instant::now(),
+            };
             let scope = Scope {
                 context: context.clone(),
                 input: workflow_input.clone(),
@@ -179,216 +233,70 @@ impl Executor {
                 workflow: workflow_desc.clone(),
                 extra: Vec::new(),
             };
-            let t0 = Instant::now();
-            let started_at = Utc::now();
-
-            // `if`: a false condition skips the task and passes its input through.
-            if let Some(cond) = &task.r#if {
-                match cond.eval(&current, &scope) {
-                    Ok(v) if truthy(&v) => {}
-                    Ok(_) => {
-                        self.store
-                            .insert_step(FinishedStep {
-                                id: step_id,
-                                tenant_id: tenant,
-                                run_id: run.id,
-                                position,
-                                name: task.name.clone(),
-                                status: StepStatus::Skipped,
-                                input: Some(current.clone()),
-                                output: Some(current.clone()),
-                                context: Some(context.clone()),
-                                error: None,
-                                attempts: vec![],
-                                repair_ids: vec![],
-                                started_at,
-                                duration_ms: 0,
-                            })
-                            .await?;
-                        position += 1;
-                        index = next_index(&def, i);
-                        continue;
-                    }
-                    Err(e) => {
-                        let p = problem(
-                            FailureClass::Expression,
-                            400,
-                            "invalid `if` expression",
-                            e.to_string(),
-                            &task.pointer,
-                        );
-                        return self
-                            .fail_step(
-                                run,
-                                step_id,
-                                position,
-                                task,
-                                &current,
-                                &context,
-                                p,
-                                vec![],
-                                vec![],
-                                started_at,
-                                t0,
-                                healed,
-                            )
-                            .await;
-                    }
-                }
-            }
-
-            let task_input = match apply_input(task, &current, &scope) {
-                Ok(v) => v,
-                Err(p) => {
-                    return self
-                        .fail_step(
-                            run,
-                            step_id,
-                            position,
-                            task,
-                            &current,
-                            &context,
-                            p,
-                            vec![],
-                            vec![],
-                            started_at,
-                            t0,
-                            healed,
-                        )
-                        .await;
-                }
-            };
-
-            let env = TaskEnv {
-                deps: &self.deps,
-                tenant,
-                run_id: run.id,
-                workflow_id: run.workflow_id,
-                step_id,
-                position,
-                attempt_group: run.attempt_group,
-                heal_mode: def.heal_mode_for(task),
-                scope: &scope,
-            };
-            let outcome = tasks::execute(&env, task, &task_input).await;
-            match outcome {
-                TaskOutcome::Done {
-                    output: raw,
+            match self
+                .execute_step(&def, run, &step, &current, &context, &scope)
+                .await
+            {
+                StepEnd::Finished {
+                    status,
+                    input,
+                    output,
+                    context: after,
                     attempts,
                     repair_ids,
-                    healed: step_healed,
+                    next,
                 } => {
-                    let transformed = match apply_output(task, raw, &scope) {
-                        Ok(v) => v,
-                        Err(p) => {
-                            return self
-                                .fail_step(
-                                    run,
-                                    step_id,
-                                    position,
-                                    task,
-                                    &task_input,
-                                    &context,
-                                    p,
-                                    attempts,
-                                    repair_ids,
-                                    started_at,
-                                    t0,
-                                    healed,
-                                )
-                                .await;
-                        }
-                    };
-                    if let Some(export) = &task.export_as {
-                        match export.eval(&transformed, &scope) {
-                            Ok(v) => context = v,
-                            Err(e) => {
-                                let p = problem(
-                                    FailureClass::Expression,
-                                    400,
-                                    "invalid `export.as` expression",
-                                    e.to_string(),
-                                    &task.pointer,
-                                );
-                                return self
-                                    .fail_step(
-                                        run,
-                                        step_id,
-                                        position,
-                                        task,
-                                        &task_input,
-                                        &context,
-                                        p,
-                                        attempts,
-                                        repair_ids,
-                                        started_at,
-                                        t0,
-                                        healed,
-                                    )
-                                    .await;
-                            }
-                        }
-                    }
-                    healed |= step_healed;
                     self.store
-                        .insert_step(FinishedStep {
-                            id: step_id,
-                            tenant_id: tenant,
-                            run_id: run.id,
-                            position,
-                            name: task.name.clone(),
-                            status: if step_healed {
-                                StepStatus::Healed
-                            } else {
-                                StepStatus::Succeeded
-                            },
-                            input: Some(task_input),
-                            output: Some(transformed.clone()),
-                            context: Some(context.clone()),
-                            error: None,
+                        .insert_step(step.row(
+                            run,
+                            status,
+                            input,
+                            Some(output.clone()),
+                            &after,
+                            None,
                             attempts,
                             repair_ids,
-                            started_at,
-                            duration_ms: t0.elapsed().as_millis() as i64,
-                        })
+                        ))
                         .await?;
+                    healed |= status == StepStatus::Healed;
                     position += 1;
-                    current = transformed;
-                    match &task.then {
-                        Some(FlowDirective::Exit) | Some(FlowDirective::End) => break,
-                        _ => index = next_index(&def, i),
-                    }
+                    current = output;
+                    context = after;
+                    index = match next {
+                        Next::Flow => next_index(&def, i),
+                        Next::Sequential => (i + 1 < def.tasks.len()).then_some(i + 1),
+                        Next::Stop => None,
+                    };
                 }
-                TaskOutcome::Failed {
-                    problem: p,
+                StepEnd::Failed {
+                    input,
+                    problem,
                     attempts,
                     repair_ids,
                 } => {
-                    return self
-                        .fail_step(
+                    let error = serde_json::to_value(&problem).unwrap_or(Value::Null);
+                    self.store
+                        .insert_step(step.row(
                             run,
-                            step_id,
-                            position,
-                            task,
-                            &task_input,
+                            StepStatus::Failed,
+                            input,
+                            None,
                             &context,
-                            p,
+                            Some(error),
                             attempts,
                             repair_ids,
-                            started_at,
-                            t0,
-                            healed,
-                        )
-                        .await;
+                        ))
+                        .await?;
+                    return self.fail(run, problem, healed).await;
                 }
-                TaskOutcome::AwaitingApproval { repair_id } => {
+                StepEnd::AwaitingApproval { repair_id } => {
                     tracing::info!(repair.id = %repair_id, "repair awaits approval; run parked");
                     self.store
                         .park_for_approval(run.id, &self.worker_name, healed)
                         .await?;
                     return Ok(Disposition::WaitingApproval);
                 }
-                TaskOutcome::Requeue { not_before } => {
+                StepEnd::Requeue { not_before } => {
                     self.store
                         .requeue_claimed(run.id, &self.worker_name, not_before)
                         .await?;
@@ -421,41 +329,136 @@ impl Executor {
         Ok(Disposition::Finished(status))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn fail_step(
+    /// Runs one task: `if`, `input.from`, the task kind, `output.as`, `export.as`. Writes nothing.
+    async fn execute_step(
         &self,
+        def: &Definition,
         run: &LoadedRun,
-        step_id: StepId,
-        position: i32,
-        task: &TaskDef,
-        input: &Value,
+        step: &PendingStep<'_>,
+        current: &Value,
         context: &Value,
-        problem: Problem,
-        attempts: Vec<Attempt>,
-        repair_ids: Vec<suture_domain::ids::RepairId>,
-        started_at: chrono::DateTime<Utc>,
-        t0: Instant,
-        healed: bool,
-    ) -> Result<Disposition, EngineError> {
-        self.store
-            .insert_step(FinishedStep {
-                id: step_id,
-                tenant_id: run.tenant_id,
-                run_id: run.id,
-                position,
-                name: task.name.clone(),
-                status: StepStatus::Failed,
-                input: Some(input.clone()),
-                output: None,
-                context: Some(context.clone()),
-                error: Some(serde_json::to_value(&problem).unwrap_or(Value::Null)),
+        scope: &Scope,
+    ) -> StepEnd {
+        let task = step.task;
+        let failed = |input: &Value, problem: Problem| StepEnd::Failed {
+            input: input.clone(),
+            problem,
+            attempts: vec![],
+            repair_ids: vec![],
+        };
+        // `if`: a false condition skips the task and passes its input through.
+        if let Some(cond) = &task.r#if {
+            match cond.eval(current, scope) {
+                Ok(v) if truthy(&v) => {}
+                Ok(_) => {
+                    return StepEnd::Finished {
+                        status: StepStatus::Skipped,
+                        input: current.clone(),
+                        output: current.clone(),
+                        context: context.clone(),
+                        attempts: vec![],
+                        repair_ids: vec![],
+                        next: Next::Sequential,
+                    };
+                }
+                Err(e) => {
+                    let p = problem(
+                        FailureClass::Expression,
+                        400,
+                        "invalid `if` expression",
+                        e.to_string(),
+                        &task.pointer,
+                    );
+                    return failed(current, p);
+                }
+            }
+        }
+        let input = match apply_input(task, current, scope) {
+            Ok(v) => v,
+            Err(p) => return failed(current, p),
+        };
+        let env = TaskEnv {
+            deps: &self.deps,
+            tenant: run.tenant_id,
+            run_id: run.id,
+            workflow_id: run.workflow_id,
+            step_id: step.id,
+            position: step.position,
+            attempt_group: run.attempt_group,
+            heal_mode: def.heal_mode_for(task),
+            scope,
+        };
+        match tasks::execute(&env, task, &input).await {
+            TaskOutcome::Done {
+                output: raw,
                 attempts,
                 repair_ids,
-                started_at,
-                duration_ms: t0.elapsed().as_millis() as i64,
-            })
-            .await?;
-        self.fail(run, problem, healed).await
+                healed,
+            } => {
+                let output = match apply_output(task, raw, scope) {
+                    Ok(v) => v,
+                    Err(problem) => {
+                        return StepEnd::Failed {
+                            input,
+                            problem,
+                            attempts,
+                            repair_ids,
+                        };
+                    }
+                };
+                let context = match &task.export_as {
+                    None => context.clone(),
+                    Some(export) => match export.eval(&output, scope) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            let problem = problem(
+                                FailureClass::Expression,
+                                400,
+                                "invalid `export.as` expression",
+                                e.to_string(),
+                                &task.pointer,
+                            );
+                            return StepEnd::Failed {
+                                input,
+                                problem,
+                                attempts,
+                                repair_ids,
+                            };
+                        }
+                    },
+                };
+                let next = match &task.then {
+                    Some(FlowDirective::Exit) | Some(FlowDirective::End) => Next::Stop,
+                    _ => Next::Flow,
+                };
+                let status = if healed {
+                    StepStatus::Healed
+                } else {
+                    StepStatus::Succeeded
+                };
+                StepEnd::Finished {
+                    status,
+                    input,
+                    output,
+                    context,
+                    attempts,
+                    repair_ids,
+                    next,
+                }
+            }
+            TaskOutcome::Failed {
+                problem,
+                attempts,
+                repair_ids,
+            } => StepEnd::Failed {
+                input,
+                problem,
+                attempts,
+                repair_ids,
+            },
+            TaskOutcome::AwaitingApproval { repair_id } => StepEnd::AwaitingApproval { repair_id },
+            TaskOutcome::Requeue { not_before } => StepEnd::Requeue { not_before },
+        }
     }
 
     async fn fail(
@@ -635,6 +638,89 @@ fn apply_output(task: &TaskDef, raw: Value, scope: &Scope) -> Result<Value, Prob
         }),
         None => Ok(raw),
     }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A step being executed: identity and timing of the row it becomes.
+struct PendingStep<'a> {
+    id: StepId,
+    position: i32,
+    task: &'a TaskDef,
+    started_at: chrono::DateTime<Utc>,
+    t0: Instant,
+}
+
+impl PendingStep<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &self,
+        run: &LoadedRun,
+        status: StepStatus,
+        input: Value,
+        output: Option<Value>,
+        context: &Value,
+        error: Option<Value>,
+        attempts: Vec<Attempt>,
+        repair_ids: Vec<RepairId>,
+    ) -> FinishedStep {
+        FinishedStep {
+            id: self.id,
+            tenant_id: run.tenant_id,
+            run_id: run.id,
+            position: self.position,
+            name: self.task.name.clone(),
+            status,
+            input: Some(input),
+            output,
+            context: Some(context.clone()),
+            error,
+            attempts,
+            repair_ids,
+            started_at: self.started_at,
+            duration_ms: self.t0.elapsed().as_millis() as i64,
+        }
+    }
+}
+
+/// Where the flow goes after a finished step.
+enum Next {
+    /// Honour the task's `then`.
+    Flow,
+    /// A skipped task: simply the next one.
+    Sequential,
+    Stop,
+}
+
+/// How one task execution ended, before its row is written.
+enum StepEnd {
+    Finished {
+        status: StepStatus,
+        input: Value,
+        output: Value,
+        context: Value,
+        attempts: Vec<Attempt>,
+        repair_ids: Vec<RepairId>,
+        next: Next,
+    },
+    Failed {
+        input: Value,
+        problem: Problem,
+        attempts: Vec<Attempt>,
+        repair_ids: Vec<RepairId>,
+    },
+    AwaitingApproval {
+        repair_id: RepairId,
+    },
+    Requeue {
+        not_before: chrono::DateTime<Utc>,
+    },
 }
 
 /// Where a run continues: after its last finished step, or at its last failed step (a run

@@ -18,10 +18,10 @@ pub struct StartRun {
     pub trigger_meta: Option<Value>,
 }
 
-/// Records the run (`queued`) and, unless `inline`, enqueues its job. Inline runs are executed
-/// by the caller right away (synchronous webhooks, `suture run`); should the process die in
-/// between, the sweeper finds the queued run and enqueues it.
-pub async fn start(deps: &EngineDeps, run: StartRun, inline: bool) -> Result<RunId, EngineError> {
+/// Records the run (`queued`) and enqueues its job. Should the process die in between, the
+/// sweeper finds the queued run and enqueues it. (Synchronous webhooks and `suture run` use
+/// `Executor::start_and_execute` instead, which skips the queue.)
+pub async fn start(deps: &EngineDeps, run: StartRun) -> Result<RunId, EngineError> {
     let store = Store::new(deps.db.clone());
     let id = RunId::new();
     store
@@ -35,9 +35,7 @@ pub async fn start(deps: &EngineDeps, run: StartRun, inline: bool) -> Result<Run
             trigger_meta: run.trigger_meta,
         })
         .await?;
-    if !inline {
-        deps.queue.enqueue(id).await?;
-    }
+    deps.queue.enqueue(id).await?;
     Ok(id)
 }
 

@@ -28,6 +28,9 @@ pub struct LoadedRun {
     pub input: Value,
     pub healed: bool,
     pub attempt_group: i32,
+    pub trigger: String,
+    /// Recorded webhook headers (redacted) and query, offered as `$workflow.trigger`.
+    pub trigger_meta: Option<Value>,
 }
 
 /// A finished step as the executor knows it.
@@ -83,6 +86,36 @@ impl Store {
         Ok(())
     }
 
+    /// Inserts a run already `running` and claimed by `worker`.
+    pub async fn insert_claimed_run(
+        &self,
+        start: crate::runs::StartRun,
+        worker: &str,
+    ) -> Result<LoadedRun, EngineError> {
+        let mut new = NewRun::queued(
+            start.workflow,
+            start.version,
+            start.input.clone(),
+            start.trigger,
+        );
+        new.status = RunStatus::Running;
+        new.claimed_by = Some(worker.to_string());
+        new.trigger_meta = start.trigger_meta.clone();
+        let id = new.id;
+        self.db.runs().create(start.tenant, new).await?;
+        Ok(LoadedRun {
+            id,
+            tenant_id: start.tenant,
+            workflow_id: start.workflow,
+            version: start.version,
+            input: start.input,
+            healed: false,
+            attempt_group: 0,
+            trigger: start.trigger.to_string(),
+            trigger_meta: start.trigger_meta,
+        })
+    }
+
     pub async fn claim_run(&self, id: RunId, worker: &str) -> Result<bool, EngineError> {
         let now = Utc::now();
         Ok(self
@@ -111,6 +144,8 @@ impl Store {
             input: run.input,
             healed: run.healed,
             attempt_group: run.attempt_group,
+            trigger: run.trigger,
+            trigger_meta: run.trigger_meta,
         })
     }
 

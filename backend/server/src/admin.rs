@@ -225,20 +225,17 @@ pub async fn run_file(config: &Config, path: &Path, input: &str) -> anyhow::Resu
             },
         )
         .await?;
-    let run_id = suture_engine::runs::start(
-        &state.deps,
-        suture_engine::runs::StartRun {
+    let (run_id, _) = state
+        .executor
+        .start_and_execute(suture_engine::runs::StartRun {
             tenant: suture_domain::ids::TenantId::from_uuid(tenant.id),
             workflow: suture_domain::ids::WorkflowId::from_uuid(wf.id),
             version: version.version,
             input,
             trigger: "manual",
             trigger_meta: None,
-        },
-        true,
-    )
-    .await?;
-    state.executor.execute(run_id).await?;
+        })
+        .await?;
     let run = crate::views_json::run_json(
         &state,
         suture_domain::ids::TenantId::from_uuid(tenant.id),

@@ -2,10 +2,13 @@
 //! executor, binds the router to an injected listener (port 0 in tests) and starts the
 //! in-process workers and the sweeper.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::Context as _;
+use suture_domain::ids::TokenId;
 use suture_egress::{EgressClient, EgressPolicy};
 use suture_engine::{EngineDeps, Executor, RunEvents, RunQueue};
 use suture_healer::Healer;
@@ -34,6 +37,9 @@ pub struct App {
     pub executor: Arc<Executor>,
     pub events: RunEvents,
     pub public_url: String,
+    /// When this process last recorded each token's use: `last_used_at` is written at most
+    /// once a minute per token, so the API's hot path stays free of writes.
+    pub token_uses: Mutex<HashMap<TokenId, Instant>>,
 }
 
 #[derive(Clone)]
@@ -130,6 +136,7 @@ impl Application {
             executor,
             events,
             public_url,
+            token_uses: Mutex::default(),
         };
         Ok((AppState(Arc::new(app)), bootstrap))
     }

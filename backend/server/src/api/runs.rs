@@ -214,7 +214,6 @@ async fn replay(
                 trigger: "replay",
                 trigger_meta: Some(json!({ "replay_of": r.id.to_string() })),
             },
-            false,
         )
         .await?;
         started.push(json!({ "run_id": id.to_string(), "replay_of": r.id.to_string() }));

@@ -346,7 +346,6 @@ async fn start_run(
             trigger: "api",
             trigger_meta: None,
         },
-        false,
     )
     .await?;
     match q.wait {

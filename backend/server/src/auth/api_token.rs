@@ -44,18 +44,35 @@ impl FromRequestParts<AppState> for ApiAuth {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked API token"))?;
-        state
-            .db
-            .tokens()
-            .touch_last_used(
-                suture_domain::ids::TokenId::from_uuid(found.id),
-                chrono::Utc::now(),
-            )
-            .await
-            .ok();
+        let token_id = TokenId::from_uuid(found.id);
+        if should_touch(state, token_id) {
+            state
+                .db
+                .tokens()
+                .touch_last_used(token_id, chrono::Utc::now())
+                .await
+                .ok();
+        }
         Ok(ApiAuth {
             tenant: TenantId::from_uuid(found.tenant_id),
-            token_id: suture_domain::ids::TokenId::from_uuid(found.id),
+            token_id,
         })
+    }
+}
+
+const TOUCH_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn should_touch(state: &AppState, token: TokenId) -> bool {
+    let now = std::time::Instant::now();
+    let mut uses = state.token_uses.lock().unwrap_or_else(|p| p.into_inner());
+    match uses.get(&token) {
+        Some(at) if now.duration_since(*at) < TOUCH_EVERY => false,
+        _ => {
+            if uses.len() > 10_000 {
+                uses.clear();
+            }
+            uses.insert(token, now);
+            true
+        }
     }
 }

@@ -168,8 +168,18 @@ async fn receive(
         trigger: "webhook",
         trigger_meta: Some(trigger_meta(&headers, query.as_deref())),
     };
+    let timeout = Duration::from_millis(settings.sync_timeout_ms);
     let run_id = match &delivery_id {
-        None => start(&state.deps, run, sync).await?,
+        // The fast path of a synchronous webhook: the run is created already claimed and
+        // executed right here, without a trip through the queue.
+        None if sync => {
+            let created = state.executor.create_claimed(run).await?;
+            let id = created.id;
+            let executor = state.executor.clone();
+            let execution = tokio::spawn(async move { executor.execute_created(created).await });
+            return respond_sync(&state, tenant, id, execution, timeout).await;
+        }
+        None => start(&state.deps, run).await?,
         Some(d) => {
             let window = chrono::Utc::now() - DEDUP_WINDOW;
             match start_delivery(&state.deps, run, sync, d, window).await? {
@@ -191,30 +201,34 @@ async fn receive(
         )
             .into_response());
     }
-    respond_sync(
-        &state,
-        tenant,
-        run_id,
-        Duration::from_millis(settings.sync_timeout_ms),
-    )
-    .await
+    let executor = state.executor.clone();
+    let execution = tokio::spawn(async move { executor.execute(run_id).await });
+    respond_sync(&state, tenant, run_id, execution, timeout).await
 }
 
+/// Waits for the execution (a spawned task, so a slow run is never dropped half-way) up to the
+/// workflow's sync timeout, then answers with the output, the failure, or the run id.
 async fn respond_sync(
     state: &AppState,
     tenant: TenantId,
     run_id: RunId,
+    execution: tokio::task::JoinHandle<
+        Result<suture_engine::Disposition, suture_engine::EngineError>,
+    >,
     timeout: Duration,
 ) -> ApiResult<Response> {
-    let executed = tokio::time::timeout(timeout, state.executor.execute(run_id)).await;
-    if executed.is_err() {
-        // Still running (or parked): the run continues; the caller gets its id.
-        state.deps.queue.enqueue(run_id).await.ok();
-        return Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({ "run_id": run_id.to_string(), "status": "running" })),
-        )
-            .into_response());
+    match tokio::time::timeout(timeout, execution).await {
+        Ok(Ok(Ok(_))) => {}
+        Ok(Ok(Err(e))) => return Err(e.into()),
+        Ok(Err(join)) => return Err(ApiError::internal(join)),
+        Err(_) => {
+            // Still running: it goes on in the background; the caller gets its id.
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({ "run_id": run_id.to_string(), "status": "running" })),
+            )
+                .into_response());
+        }
     }
     let run = state
         .db
