@@ -49,8 +49,10 @@ async fn main() -> anyhow::Result<()> {
         let hook = srv.create_workflow(&upstream::intake_workflow()).await?;
         println!("\n== webhook intake → run queued (202), async workflow");
         for clients in [1usize, 16] {
+            let cpu0 = srv.cpu_seconds();
             let r = load::run(&hook, &json!({"user": "alice", "n": 1}), clients, dur, 202).await;
             r.print(&format!("intake, {clients:>2} clients"));
+            cpu_line(&srv, cpu0, &r);
         }
         println!("   RSS after intake: {:.1} MiB", srv.rss_mib());
         srv.drain(Duration::from_secs(120)).await;
@@ -68,8 +70,10 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         println!("   answer: {check}");
         for clients in [1usize, 16] {
+            let cpu0 = srv.cpu_seconds();
             let r = load::run(&hook, &json!({"user": "alice", "n": 1}), clients, dur, 200).await;
             r.print(&format!("reference, {clients:>2} clients"));
+            cpu_line(&srv, cpu0, &r);
             println!("   RSS under load: {:.1} MiB", srv.rss_mib());
         }
     }
@@ -80,8 +84,10 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         println!("\n== 3-step workflow (GET, set, POST), synchronous, every run and step durable");
         for clients in [1usize, 16] {
+            let cpu0 = srv.cpu_seconds();
             let r = load::run(&hook, &json!({"user": "alice", "n": 1}), clients, dur, 200).await;
             r.print(&format!("3-step, {clients:>2} clients"));
+            cpu_line(&srv, cpu0, &r);
             println!("   RSS under load: {:.1} MiB", srv.rss_mib());
         }
     }
@@ -93,4 +99,17 @@ async fn main() -> anyhow::Result<()> {
     println!("\nRSS at the end: {:.1} MiB", srv.rss_mib());
     srv.stop();
     Ok(())
+}
+
+/// Server CPU per request and its share of the machine: the load generator and the upstream
+/// share the same two cores, so this says how much of the figure is the server's own cost.
+fn cpu_line(srv: &server::Server, cpu0: f64, r: &load::LoadResult) {
+    let used = srv.cpu_seconds() - cpu0;
+    // The warm-up second is included in the CPU delta but not in the request count.
+    let total = r.requests as f64 * (1.0 + 1.0 / r.elapsed.as_secs_f64());
+    println!(
+        "   server CPU: {:.2} ms per request, {:.0} % of one core on average",
+        used * 1000.0 / total.max(1.0),
+        used * 100.0 / (r.elapsed.as_secs_f64() + 1.0)
+    );
 }

@@ -23,7 +23,12 @@ use crate::{EngineDeps, EngineError};
 /// How a claimed run left the executor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {
-    Finished(RunStatus),
+    /// The run ended; its output (or error) as written to the run row.
+    Finished {
+        status: RunStatus,
+        output: Option<Value>,
+        error: Option<Value>,
+    },
     WaitingApproval,
     /// Another worker holds it, it is not due yet, or it already ended.
     NotClaimed,
@@ -321,12 +326,16 @@ impl Executor {
                 run.id,
                 &self.worker_name,
                 status,
-                Some(output),
+                Some(output.clone()),
                 None,
                 healed,
             )
             .await?;
-        Ok(Disposition::Finished(status))
+        Ok(Disposition::Finished {
+            status,
+            output: Some(output),
+            error: None,
+        })
     }
 
     /// Runs one task: `if`, `input.from`, the task kind, `output.as`, `export.as`. Writes nothing.
@@ -475,11 +484,15 @@ impl Executor {
                 &self.worker_name,
                 RunStatus::Failed,
                 None,
-                Some(error),
+                Some(error.clone()),
                 healed,
             )
             .await?;
-        Ok(Disposition::Finished(RunStatus::Failed))
+        Ok(Disposition::Finished {
+            status: RunStatus::Failed,
+            output: None,
+            error: Some(error),
+        })
     }
 }
 

@@ -15,7 +15,9 @@ use crate::store::Store;
 pub const STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(90);
 /// A queued, due run that nobody claimed for this long has lost its job.
 pub const LOST_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
-const EVERY: Duration = Duration::from_secs(5);
+const TICK: Duration = Duration::from_secs(1);
+const SWEEP_EVERY_TICKS: u64 = 5;
+const PURGE_DELIVERIES_EVERY_TICKS: u64 = 3600;
 
 pub struct Sweeper {
     deps: Arc<EngineDeps>,
@@ -29,27 +31,30 @@ impl Sweeper {
     }
 
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut tick = tokio::time::interval(EVERY);
-        let mut purges = 0u32;
+        let mut tick = tokio::time::interval(TICK);
+        let mut ticks = 0u64;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
-            if let Err(e) = self.sweep_once().await {
-                tracing::warn!(error = %e, "sweep failed");
-            }
-            purges += 1;
-            if purges.is_multiple_of(12)
-                && let Err(e) = self
-                    .store
-                    .purge_finished_jobs(Utc::now() - chrono::TimeDelta::minutes(10))
-                    .await
+            ticks += 1;
+            // Finished queue jobs carry nothing we need (the run rows are the record), and
+            // apalis's acknowledgements slow down as they pile up: purge them every second.
+            if let Err(e) = self
+                .store
+                .purge_finished_jobs(Utc::now() - chrono::TimeDelta::seconds(2))
+                .await
             {
                 tracing::warn!(error = %e, "purging finished queue jobs failed");
             }
-            // Webhook delivery ids are remembered for 24 h (de-duplication window).
-            if purges.is_multiple_of(720)
+            if ticks.is_multiple_of(SWEEP_EVERY_TICKS)
+                && let Err(e) = self.sweep_once().await
+            {
+                tracing::warn!(error = %e, "sweep failed");
+            }
+            // Webhook delivery ids are remembered for 24 h (the de-duplication window).
+            if ticks.is_multiple_of(PURGE_DELIVERIES_EVERY_TICKS)
                 && let Err(e) = self
                     .deps
                     .db

@@ -15,7 +15,10 @@ use crate::repos::{
     users::UserRepo, workflows::WorkflowRepo,
 };
 
-const SQLITE_POOL: u32 = 8;
+/// SQLite has one writer at a time. Many pooled connections writing at once only queue up
+/// behind the file lock (busy-waiting, unfairly, and timing out under load), so the pool is
+/// small; `SUTURE_SQLITE_POOL` overrides it for experiments.
+const SQLITE_POOL: u32 = 2;
 const POSTGRES_POOL: u32 = 16;
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -49,7 +52,12 @@ pub async fn connect(url: &str) -> Result<Db, StorageError> {
         Backend::Sqlite => {
             // Pragmas go on the connect options so every pooled connection gets them, not just
             // the first: foreign_keys and busy_timeout are per connection in SQLite.
-            opts.max_connections(SQLITE_POOL)
+            let pool = std::env::var("SUTURE_SQLITE_POOL")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(SQLITE_POOL);
+            opts.max_connections(pool)
                 .min_connections(1)
                 .map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)

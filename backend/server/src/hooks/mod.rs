@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use suture_domain::ids::{RunId, TenantId, WorkflowId};
 use suture_domain::workflow::{RespondMode, SignatureScheme};
+use suture_engine::Disposition;
 use suture_engine::runs::{Delivery, StartRun, start, start_delivery};
 
 use crate::api::error::{ApiError, ApiResult};
@@ -217,30 +218,43 @@ async fn respond_sync(
     >,
     timeout: Duration,
 ) -> ApiResult<Response> {
-    match tokio::time::timeout(timeout, execution).await {
-        Ok(Ok(Ok(_))) => {}
+    let disposition = match tokio::time::timeout(timeout, execution).await {
+        Ok(Ok(Ok(d))) => d,
         Ok(Ok(Err(e))) => return Err(e.into()),
         Ok(Err(join)) => return Err(ApiError::internal(join)),
+        // Still running: it goes on in the background; the caller gets its id.
         Err(_) => {
-            // Still running: it goes on in the background; the caller gets its id.
             return Ok((
                 StatusCode::ACCEPTED,
                 Json(json!({ "run_id": run_id.to_string(), "status": "running" })),
             )
                 .into_response());
         }
-    }
-    let run = state
-        .db
-        .runs()
-        .find(tenant, run_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("run.not_found", "run"))?;
-    let mut resp = match run.status.as_str() {
-        "succeeded" | "healed" => (StatusCode::OK, Json(run.output.clone().unwrap_or(Value::Null))).into_response(),
+    };
+    let (status, output, error) = match disposition {
+        Disposition::Finished {
+            status,
+            output,
+            error,
+        } => (status.as_str().to_string(), output, error),
+        // Executed elsewhere (a redelivery raced us) or parked: read what the row says.
+        Disposition::NotClaimed => {
+            let run = state
+                .db
+                .runs()
+                .find(tenant, run_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("run.not_found", "run"))?;
+            (run.status, run.output, run.error)
+        }
+        Disposition::WaitingApproval => ("waiting_approval".to_string(), None, None),
+        Disposition::Requeued => ("queued".to_string(), None, None),
+    };
+    let mut resp = match status.as_str() {
+        "succeeded" | "healed" => (StatusCode::OK, Json(output.unwrap_or(Value::Null))).into_response(),
         "failed" => (
             StatusCode::BAD_GATEWAY,
-            Json(json!({ "error": { "code": "run.failed", "message": "the workflow run failed", "run_id": run_id.to_string(), "problem": run.error } })),
+            Json(json!({ "error": { "code": "run.failed", "message": "the workflow run failed", "run_id": run_id.to_string(), "problem": error } })),
         )
             .into_response(),
         other => (StatusCode::ACCEPTED, Json(json!({ "run_id": run_id.to_string(), "status": other }))).into_response(),
