@@ -34,6 +34,15 @@ pub struct Db {
     pub backend: Backend,
 }
 
+/// Connections in a SQLite pool: `SUTURE_SQLITE_POOL`, else the default.
+pub fn sqlite_pool_size() -> u32 {
+    std::env::var("SUTURE_SQLITE_POOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(SQLITE_POOL)
+}
+
 /// Opens a pool on `sqlite://…` or `postgres://…`.
 pub async fn connect(url: &str) -> Result<Db, StorageError> {
     let backend = if url.starts_with("sqlite:") {
@@ -52,12 +61,7 @@ pub async fn connect(url: &str) -> Result<Db, StorageError> {
         Backend::Sqlite => {
             // Pragmas go on the connect options so every pooled connection gets them, not just
             // the first: foreign_keys and busy_timeout are per connection in SQLite.
-            let pool = std::env::var("SUTURE_SQLITE_POOL")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .filter(|n| *n > 0)
-                .unwrap_or(SQLITE_POOL);
-            opts.max_connections(pool)
+            opts.max_connections(sqlite_pool_size())
                 .min_connections(1)
                 .map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)

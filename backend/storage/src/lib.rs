@@ -7,7 +7,7 @@ pub mod entities;
 pub mod error;
 pub mod repos;
 
-pub use db::{Backend, Db, connect, migrate, now, ping};
+pub use db::{Backend, Db, connect, migrate, now, ping, sqlite_pool_size};
 pub use error::{StorageError, constraints};
 pub use repos::{
     antibodies::AntibodyRepo,

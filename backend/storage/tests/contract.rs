@@ -1051,9 +1051,9 @@ async fn deliveries_find_and_purge(db: &Db) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_pragmas_apply_to_every_pooled_connection() {
     let t = harness::sqlite().await;
-    // Eight open transactions hold all eight pooled connections at once.
+    // As many open transactions as the pool has connections hold all of them at once.
     let mut txns = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..suture_storage::sqlite_pool_size() {
         txns.push(sea_orm::TransactionTrait::begin(&t.db.conn).await.unwrap());
     }
     for txn in &txns {
