@@ -138,6 +138,7 @@ async fn dashboard_shows_the_healed_run_and_its_patch() {
             "the run is shown as healed"
         );
 
+        save_screenshot(&client, "run").await;
         // Follow the repair link from the timeline.
         let link = client.find(Locator::Css("a[href^='/repairs/']")).await?;
         link.click().await?;
@@ -156,10 +157,21 @@ async fn dashboard_shows_the_healed_run_and_its_patch() {
             !page.contains("vendor-secret-123"),
             "no credential on the page"
         );
+        save_screenshot(&client, "repair").await;
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;
     let _ = client.close().await;
     result.expect("browser steps");
     app.shutdown().await;
+}
+
+/// With `SUTURE_TEST_SCREENSHOT_DIR` set, keeps PNGs of the pages for a human to look at.
+async fn save_screenshot(client: &fantoccini::Client, name: &str) {
+    let Ok(dir) = std::env::var("SUTURE_TEST_SCREENSHOT_DIR") else {
+        return;
+    };
+    if let Ok(png) = client.screenshot().await {
+        let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png);
+    }
 }

@@ -6,4 +6,4 @@ pub mod secrets;
 pub mod session;
 
 pub use api_token::ApiAuth;
-pub use session::{CsrfForm, SessionAuth};
+pub use session::SessionAuth;

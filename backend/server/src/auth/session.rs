@@ -147,6 +147,3 @@ pub fn login_csrf_cookie(value: String, secure: bool) -> Cookie<'static> {
 fn time_days(days: i64) -> cookie::time::Duration {
     cookie::time::Duration::days(days)
 }
-
-/// Marker for handlers that take a CSRF-checked form (see `SessionAuth::check_csrf`).
-pub struct CsrfForm;
