@@ -166,7 +166,7 @@ impl Application {
         if let Some(b) = self.take_bootstrap() {
             println!("First start: created tenant `default` with user `admin`.");
             println!(
-                "  dashboard login: admin / {}   (shown once; change it after logging in)",
+                "  dashboard login: admin / {}   (shown once; keep it safe)",
                 b.admin_password
             );
             println!("  API token:       {}   (shown once)", b.api_token);
