@@ -139,6 +139,16 @@ async fn endpoint_moved_with_link_header_is_healed() {
 }
 
 #[tokio::test]
+async fn endpoint_moved_with_location_header_is_healed() {
+    healed_case(
+        Backend::Sqlite,
+        VendorMode::MovedWithLocation,
+        "heuristic:endpoint",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn endpoint_moved_named_in_error_body_is_healed() {
     healed_case(
         Backend::Sqlite,

@@ -25,6 +25,8 @@ pub enum VendorMode {
     MovedWithLink,
     /// 410 with a JSON body that names the new path.
     MovedInBody,
+    /// 404 with `Location: /v2/contacts/{id}`.
+    MovedWithLocation,
     /// `email` vanished and nothing replaces it.
     FieldGone,
     Unauthorized,
@@ -159,6 +161,9 @@ async fn v1_contact(
             r#"{"error":"this API version was retired"}"#,
         )
             .into_response(),
+        VendorMode::MovedWithLocation => {
+            (StatusCode::NOT_FOUND, [("location", format!("/v2/contacts/{id}"))], "not here any more").into_response()
+        }
         VendorMode::MovedInBody => (
             StatusCode::GONE,
             axum::Json(json!({"error": "gone", "message": format!("This endpoint moved to /v2/contacts/{id}")})),

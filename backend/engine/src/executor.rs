@@ -3,7 +3,9 @@
 //! resumed run continues after the last step row.
 
 use std::sync::Arc;
+
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -87,7 +89,6 @@ impl Executor {
 
     /// Executes one run to its end (or to a wait). Idempotent: safe to call for a run that is
     /// finished, running elsewhere or not due — it then returns `NotClaimed`.
-    #[tracing::instrument(skip(self), fields(run.id = %run_id))]
     pub async fn execute(&self, run_id: RunId) -> Result<Disposition, EngineError> {
         if !self.store.claim_run(run_id, &self.worker_name).await? {
             return Ok(Disposition::NotClaimed);
@@ -125,6 +126,7 @@ impl Executor {
     }
 
     /// `fresh`: the run was just created, so it has no steps to resume from.
+    #[tracing::instrument(skip_all, fields(run.id = %run.id, tenant.id = %run.tenant_id))]
     async fn execute_claimed(
         &self,
         run: LoadedRun,
@@ -238,8 +240,11 @@ impl Executor {
                 workflow: workflow_desc.clone(),
                 extra: Vec::new(),
             };
+            let span =
+                tracing::info_span!("step", step.name = %task.name, step.position = position);
             match self
                 .execute_step(&def, run, &step, &current, &context, &scope)
+                .instrument(span)
                 .await
             {
                 StepEnd::Finished {
