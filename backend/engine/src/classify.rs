@@ -1,9 +1,6 @@
 //! Failure classification: what a vendor's answer (or the lack of one) means for the run —
 //! retry it, heal it, or fail it loudly (SPEC §3).
 
-use suture_domain::failure::FailureClass;
-use suture_egress::EgressError;
-
 /// What the executor does with one outbound call's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -26,14 +23,6 @@ pub fn classify_status(status: u16) -> Verdict {
         401 | 403 => Verdict::Auth,
         300..=399 | 400 | 404 | 405 | 406 | 410 | 415 | 422 => Verdict::RequestContract,
         _ => Verdict::VendorError,
-    }
-}
-
-pub fn classify_egress_error(err: &EgressError) -> FailureClass {
-    if err.is_transient() {
-        FailureClass::Transient
-    } else {
-        FailureClass::Configuration
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use suture_domain::failure::{FailureClass, Problem};
 use suture_domain::workflow::{HealMode, HttpCall, TaskDef};
 use suture_egress::OutboundResponse;
@@ -103,16 +103,7 @@ pub async fn execute(
                 &task.pointer,
             );
             heal(
-                env,
-                task,
-                &req,
-                &resp,
-                body,
-                body_json,
-                messages,
-                FailureClass::Contract,
-                original,
-                attempts,
+                env, task, input, &req, &resp, body_json, messages, original, attempts,
             )
             .await
         }
@@ -184,12 +175,11 @@ pub async fn execute(
             heal(
                 env,
                 task,
+                input,
                 &req,
                 &resp,
-                body,
                 body_json,
                 vec![],
-                FailureClass::Contract,
                 original,
                 attempts,
             )
@@ -219,12 +209,11 @@ pub async fn execute(
 async fn heal(
     env: &TaskEnv<'_>,
     task: &TaskDef,
+    input: &Value,
     req: &PreparedRequest,
     resp: &OutboundResponse,
-    body: Value,
     body_json: Option<Value>,
     violations: Vec<String>,
-    class: FailureClass,
     original: Problem,
     attempts: Vec<Attempt>,
 ) -> TaskOutcome {
@@ -236,13 +225,8 @@ async fn heal(
         };
     }
     let contract = task.output.as_ref().and_then(|o| o.schema.clone());
-    let headers: Map<String, Value> = resp
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
     let failure = FailureContext {
-        input: env.scope.input.clone(),
+        input: input.clone(),
         contract: contract
             .as_ref()
             .map(|c| c.raw().clone())
@@ -265,7 +249,6 @@ async fn heal(
         }),
         violations,
     };
-    let _ = (body, headers);
     let host = req.host_port();
     let request = HealRequest {
         tenant: env.tenant,
@@ -274,7 +257,7 @@ async fn heal(
         workflow_id: env.workflow_id,
         task_name: task.name.clone(),
         mode: env.heal_mode,
-        class,
+        class: FailureClass::Contract,
         tool: host.clone(),
         operation: req.operation(),
         failure,
@@ -298,8 +281,7 @@ async fn heal(
         HealOutcome::Unhealed { reason, repair_ids } => {
             let mut p = original;
             p.detail = format!("{} — not healed: {}", p.detail, reason);
-            if p.r#type == FailureClass::Contract.dsl_type_uri() && json!(resp.status) == json!(404)
-            {
+            if p.r#type == FailureClass::Contract.dsl_type_uri() && resp.status == 404 {
                 p.title =
                     "vendor answered 404 and no repair applies (the data may no longer exist)"
                         .into();
