@@ -249,19 +249,7 @@ async fn suggest_mode_waits_for_approval_then_resumes() {
         resp.text().await.unwrap_or_default()
     );
     let run_id = run["id"].as_str().expect("id");
-    let mut last = Value::Null;
-    for _ in 0..100 {
-        last = app
-            .get(&format!("/api/v1/runs/{run_id}"))
-            .await
-            .json()
-            .await
-            .expect("json");
-        if last["status"] == "healed" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let last = app.wait_run(run_id).await;
     assert_eq!(last["status"], "healed", "{last}");
     assert_eq!(last["output"]["who"], "Ada Lovelace 3 <ada3@example.com>");
     app.shutdown().await;

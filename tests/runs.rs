@@ -44,20 +44,7 @@ async fn three_step_run(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let body: Value = resp.json().await.expect("json");
     let run_id = body["run_id"].as_str().expect("run_id").to_string();
-    let mut status = Value::Null;
-    for _ in 0..200 {
-        let r: Value = app
-            .get(&format!("/api/v1/runs/{run_id}"))
-            .await
-            .json()
-            .await
-            .expect("json");
-        status = r["status"].clone();
-        if status == "succeeded" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let status = app.wait_run(&run_id).await["status"].clone();
     assert_eq!(status, "succeeded");
 
     let list: Value = app
@@ -154,19 +141,7 @@ async fn separate_worker_executes_queued_runs(backend: Backend) {
     let run_id = run["id"].as_str().expect("id").to_string();
 
     let stop = app.start_worker().await;
-    let mut last = Value::Null;
-    for _ in 0..200 {
-        last = app
-            .get(&format!("/api/v1/runs/{run_id}"))
-            .await
-            .json()
-            .await
-            .expect("json");
-        if last["status"] == "succeeded" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let last = app.wait_run(&run_id).await;
     assert_eq!(last["status"], "succeeded", "{last}");
     assert_eq!(last["steps"].as_array().map(|a| a.len()), Some(3));
     // And a new run with ?wait is answered once the other process finishes it.

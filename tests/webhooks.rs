@@ -23,22 +23,6 @@ do:
       set: '${ . }'
 "#;
 
-async fn wait_run(app: &TestApp, run_id: &str) -> Value {
-    for _ in 0..200 {
-        let r: Value = app
-            .get(&format!("/api/v1/runs/{run_id}"))
-            .await
-            .json()
-            .await
-            .expect("json");
-        if r["status"] != "queued" && r["status"] != "running" {
-            return r;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("run {run_id} did not finish");
-}
-
 async fn webhook_bodies(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -56,7 +40,7 @@ async fn webhook_bodies(backend: Backend) {
         .expect("post");
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let body: Value = resp.json().await.expect("json");
-    let run = wait_run(&app, body["run_id"].as_str().expect("run_id")).await;
+    let run = app.wait_run(body["run_id"].as_str().expect("run_id")).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["output"], json!({"user": "alice", "n": 1}));
     assert_eq!(run["trigger"], "webhook");
@@ -74,7 +58,7 @@ async fn webhook_bodies(backend: Backend) {
         .await
         .expect("post");
     let body: Value = resp.json().await.expect("json");
-    let run = wait_run(&app, body["run_id"].as_str().expect("run_id")).await;
+    let run = app.wait_run(body["run_id"].as_str().expect("run_id")).await;
     assert_eq!(run["output"], json!({"a": "1", "b": "two"}));
     assert_eq!(run["trigger_meta"]["query"]["src"], "form");
 
@@ -87,7 +71,7 @@ async fn webhook_bodies(backend: Backend) {
         .await
         .expect("post");
     let body: Value = resp.json().await.expect("json");
-    let run = wait_run(&app, body["run_id"].as_str().expect("run_id")).await;
+    let run = app.wait_run(body["run_id"].as_str().expect("run_id")).await;
     assert_eq!(run["output"], json!({"raw": "hello there"}));
 
     let resp = app
@@ -188,7 +172,9 @@ async fn signatures(backend: Backend) {
     let again: Value = resp.json().await.expect("json");
     assert_eq!(first["run_id"], again["run_id"]);
     assert_eq!(again["duplicate"], json!(true));
-    let run = wait_run(&app, first["run_id"].as_str().expect("run_id")).await;
+    let run = app
+        .wait_run(first["run_id"].as_str().expect("run_id"))
+        .await;
     assert_eq!(run["output"], json!({"order": 17}));
     assert_eq!(runs_count(&app, &wf_id).await, 1);
 

@@ -204,6 +204,23 @@ impl TestApp {
         body
     }
 
+    /// Polls the run until it is neither queued nor running (10 s at most) and returns it.
+    pub async fn wait_run(&self, run_id: &str) -> Value {
+        for _ in 0..200 {
+            let r: Value = self
+                .get(&format!("/api/v1/runs/{run_id}"))
+                .await
+                .json()
+                .await
+                .expect("json");
+            if r["status"] != "queued" && r["status"] != "running" {
+                return r;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("run {run_id} did not finish within 10 s");
+    }
+
     /// A second tenant and its token, through the CLI path's admin function.
     pub async fn new_tenant(&self, name: &str) -> (String, String) {
         let out = suture_server::admin::create_tenant_in(&self.state.db, name)
