@@ -118,23 +118,14 @@ impl Server {
 
     /// Creates a workflow and returns its webhook URL.
     pub async fn create_workflow(&self, yaml: &str) -> anyhow::Result<String> {
-        let r: Value = self
-            .client
-            .post(format!("{}/api/v1/workflows", self.base))
-            .bearer_auth(&self.token)
-            .header("content-type", "application/yaml")
-            .body(yaml.to_string())
-            .send()
-            .await?
-            .json()
-            .await?;
-        r["webhook_url"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| anyhow::anyhow!("create failed: {r}"))
+        self.created_field(yaml, "webhook_url").await
     }
 
     async fn create_workflow_id(&self, yaml: &str) -> anyhow::Result<String> {
+        self.created_field(yaml, "id").await
+    }
+
+    async fn created_field(&self, yaml: &str, field: &str) -> anyhow::Result<String> {
         let r: Value = self
             .client
             .post(format!("{}/api/v1/workflows", self.base))
@@ -145,7 +136,7 @@ impl Server {
             .await?
             .json()
             .await?;
-        r["id"]
+        r[field]
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| anyhow::anyhow!("create failed: {r}"))

@@ -323,7 +323,6 @@ async fn start_run(
     auth: ApiAuth,
     Path(id): Path<String>,
     Query(q): Query<RunQuery>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
     let id = parse_workflow_id(&id)?;
@@ -335,7 +334,6 @@ async fn start_run(
             ApiError::bad_request("run.bad_input", format!("the run input must be JSON: {e}"))
         })?
     };
-    let _ = headers;
     let run_id = start(
         &state.deps,
         StartRun {
